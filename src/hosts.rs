@@ -61,12 +61,13 @@ impl HostTable {
     /// The app a Host header value names, if any. The port and letter case are ignored.
     pub fn resolve(&self, host: &str) -> Option<String> {
         let host = strip_port(host).trim_end_matches('.').to_ascii_lowercase();
-        if let Some(app) = self.domains.read().unwrap_or_else(|e| e.into_inner()).get(&host) {
-            return Some(app.clone());
+        // An app's default host name wins over any custom domain.
+        if let Some(app) = host.strip_suffix(&self.domain).and_then(|h| h.strip_suffix('.')) {
+            if self.apps.read().unwrap_or_else(|e| e.into_inner()).contains(app) {
+                return Some(app.to_string());
+            }
         }
-        let app = host.strip_suffix(&self.domain)?.strip_suffix('.')?;
-        let apps = self.apps.read().unwrap_or_else(|e| e.into_inner());
-        apps.contains(app).then(|| app.to_string())
+        self.domains.read().unwrap_or_else(|e| e.into_inner()).get(&host).cloned()
     }
 }
 

@@ -1,0 +1,10 @@
+//! Valid-by-construction values: each `parse` is the only way in and returns the exact
+//! message the API shows when the input is refused.
+
+pub mod config;
+pub mod hostname;
+pub mod names;
+
+pub use config::{ConfigChange, MapChange};
+pub use hostname::Hostname;
+pub use names::{AppId, Username};
