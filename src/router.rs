@@ -29,6 +29,8 @@ type ProxyBody = BoxBody<Bytes, hyper::Error>;
 /// How long connecting to a container may take before the next one is tried.
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 
+// LIMITATION: `Upgrade` is dropped with the other hop-by-hop headers, so WebSocket and
+// other protocol upgrades do not reach the app.
 /// Headers that belong to one connection and are not passed on (RFC 9110 §7.6.1).
 const HOP_BY_HOP: [&str; 9] = [
     "connection",

@@ -679,3 +679,23 @@ async fn play_the_killed_controller(dir: PathBuf) {
     scheduler.start(&spec.name).await.unwrap();
     tokio::time::sleep(Duration::from_secs(60)).await; // until killed
 }
+
+#[tokio::test]
+async fn a_run_whose_caller_gives_up_is_killed() {
+    let f = Fixture::new();
+    f.app(&[]).await;
+    let pidfile = f.path("run-child.pid");
+    let command = format!(
+        "sleep 1000 & echo $! > {}.tmp; mv {0}.tmp {0}; wait",
+        pidfile.display()
+    );
+    let spec = f.run_spec(&command);
+    let gave_up = tokio::time::timeout(Duration::from_millis(700), f.scheduler.run(&spec)).await;
+    assert!(gave_up.is_err());
+    let child: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    assert!(eventually(Duration::from_secs(2), || !alive(child)).await);
+}

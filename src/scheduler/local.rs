@@ -586,6 +586,11 @@ impl Scheduler for LocalScheduler {
         self.core
             .record
             .add(spawned.pid, spawned.start_time, &spec.name);
+        // Should the caller give up waiting (a client hanging up), the command dies too.
+        let _guard = KillOnDrop {
+            pgid: spawned.pid,
+            record: &self.core.record,
+        };
 
         let output = Arc::new(Mutex::new(Output::new(self.options.run_output_cap)));
         let reader = tokio::spawn(collect_output(spawned.output, output.clone()));
@@ -601,7 +606,6 @@ impl Scheduler for LocalScheduler {
         };
         // One-off: nothing it started outlives it. Then the output pipe closes.
         signal_group(spawned.pid, libc::SIGKILL);
-        self.core.record.remove(spawned.pid);
         if tokio::time::timeout(Duration::from_secs(2), reader)
             .await
             .is_err()
@@ -653,6 +657,19 @@ impl Scheduler for LocalScheduler {
         });
         futures::future::join_all(stops).await;
         self.core.record.clear();
+    }
+}
+
+/// Kills a one-off run's process group and forgets it, however `run` ends.
+struct KillOnDrop<'a> {
+    pgid: i32,
+    record: &'a Record,
+}
+
+impl Drop for KillOnDrop<'_> {
+    fn drop(&mut self) {
+        signal_group(self.pgid, libc::SIGKILL);
+        self.record.remove(self.pgid);
     }
 }
 
