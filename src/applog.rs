@@ -79,7 +79,11 @@ fn tail_of(mut file: fs::File, lines: usize) -> io::Result<String> {
     loop {
         let newlines = buf.iter().filter(|&&b| b == b'\n').count();
         let ends_with_newline = buf.last() == Some(&b'\n');
-        let complete = if ends_with_newline { newlines } else { newlines + 1 };
+        let complete = if ends_with_newline {
+            newlines
+        } else {
+            newlines + 1
+        };
         if start == 0 || complete > lines {
             break;
         }

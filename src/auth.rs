@@ -29,7 +29,11 @@ pub async fn verify_password_async(password: String, phc: String) -> bool {
 
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
-        .map(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+        .map(|h| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &h)
+                .is_ok()
+        })
         .unwrap_or(false)
 }
 
@@ -69,7 +73,9 @@ mod tests {
     fn tokens_are_40_hex_characters() {
         let t = new_token();
         assert_eq!(t.len(), 40);
-        assert!(t.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(t
+            .chars()
+            .all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
         assert_ne!(token_hash(&t), t);
     }
 }

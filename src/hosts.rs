@@ -36,12 +36,21 @@ impl HostTable {
     }
 
     pub fn add_app(&self, app: &str) {
-        self.apps.write().unwrap_or_else(|e| e.into_inner()).insert(app.to_string());
+        self.apps
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(app.to_string());
     }
 
     pub fn remove_app(&self, app: &str) {
-        self.apps.write().unwrap_or_else(|e| e.into_inner()).remove(app);
-        self.domains.write().unwrap_or_else(|e| e.into_inner()).retain(|_, a| a != app);
+        self.apps
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .remove(app);
+        self.domains
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, a| a != app);
     }
 
     pub fn add_domain(&self, domain: &str, app: &str) {
@@ -62,12 +71,24 @@ impl HostTable {
     pub fn resolve(&self, host: &str) -> Option<String> {
         let host = strip_port(host).trim_end_matches('.').to_ascii_lowercase();
         // An app's default host name wins over any custom domain.
-        if let Some(app) = host.strip_suffix(&self.domain).and_then(|h| h.strip_suffix('.')) {
-            if self.apps.read().unwrap_or_else(|e| e.into_inner()).contains(app) {
+        if let Some(app) = host
+            .strip_suffix(&self.domain)
+            .and_then(|h| h.strip_suffix('.'))
+        {
+            if self
+                .apps
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .contains(app)
+            {
                 return Some(app.to_string());
             }
         }
-        self.domains.read().unwrap_or_else(|e| e.into_inner()).get(&host).cloned()
+        self.domains
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&host)
+            .cloned()
     }
 }
 
@@ -88,7 +109,10 @@ mod tests {
     #[test]
     fn resolves_default_hosts_and_custom_domains() {
         let t = HostTable::new("localhost");
-        t.load(vec!["web".into()], vec![("Shop.Example.com".into(), "web".into())]);
+        t.load(
+            vec!["web".into()],
+            vec![("Shop.Example.com".into(), "web".into())],
+        );
         assert_eq!(t.resolve("web.localhost:8080").as_deref(), Some("web"));
         assert_eq!(t.resolve("WEB.LOCALHOST").as_deref(), Some("web"));
         assert_eq!(t.resolve("shop.example.com").as_deref(), Some("web"));

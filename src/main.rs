@@ -12,7 +12,10 @@ fn main() -> ExitCode {
         Err(err) if err.use_stderr() => {
             // One clear line, not clap's usage block.
             let text = err.render().to_string();
-            eprintln!("{}", text.lines().next().unwrap_or("error: bad command line"));
+            eprintln!(
+                "{}",
+                text.lines().next().unwrap_or("error: bad command line")
+            );
             return ExitCode::from(2);
         }
         Err(err) => {

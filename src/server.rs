@@ -25,7 +25,10 @@ pub fn main(settings: Settings) -> ExitCode {
         eprintln!("error: {message}");
         return ExitCode::from(2);
     }
-    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(err) => {
             eprintln!("error: cannot start the runtime: {err}");
@@ -108,8 +111,9 @@ impl Server {
             Some(s) => s,
             None => match settings.scheduler {
                 SchedulerKind::Local => {
-                    let local = LocalScheduler::new(data_dir.clone(), log.clone(), LocalOptions::default())
-                        .context("cannot start the local scheduler")?;
+                    let local =
+                        LocalScheduler::new(data_dir.clone(), log.clone(), LocalOptions::default())
+                            .context("cannot start the local scheduler")?;
                     local as Arc<dyn Scheduler>
                 }
             },
@@ -126,7 +130,10 @@ impl Server {
         let api_addr = api_listener.local_addr()?;
         let router_addr = router_listener.local_addr()?;
 
-        platform.reconcile().await.context("cannot restore the containers")?;
+        platform
+            .reconcile()
+            .await
+            .context("cannot restore the containers")?;
 
         let state = Arc::new(State {
             store,
@@ -143,8 +150,18 @@ impl Server {
             }
         }));
         let router_scheduler = platform.scheduler.clone();
-        tasks.push(tokio::spawn(crate::router::serve(router_listener, hosts, router_scheduler)));
-        Ok(Server { api_addr, router_addr, platform, state, tasks })
+        tasks.push(tokio::spawn(crate::router::serve(
+            router_listener,
+            hosts,
+            router_scheduler,
+        )));
+        Ok(Server {
+            api_addr,
+            router_addr,
+            platform,
+            state,
+            tasks,
+        })
     }
 
     /// Stops serving and stops every container.

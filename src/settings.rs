@@ -6,7 +6,11 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand, ValueEnum};
 
 #[derive(Debug, Parser)]
-#[command(name = "coxswain", version, about = "A Heroku-style platform controller, wire-compatible with the Deis v1 API")]
+#[command(
+    name = "coxswain",
+    version,
+    about = "A Heroku-style platform controller, wire-compatible with the Deis v1 API"
+)]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -61,7 +65,12 @@ pub struct Settings {
     pub scheduler: SchedulerKind,
 
     /// Who may register.
-    #[arg(long, env = "COXSWAIN_REGISTRATION", value_enum, default_value = "enabled")]
+    #[arg(
+        long,
+        env = "COXSWAIN_REGISTRATION",
+        value_enum,
+        default_value = "enabled"
+    )]
     pub registration: Registration,
 
     /// Shared key of the builder hooks; generated once and kept in the data directory

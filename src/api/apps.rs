@@ -80,7 +80,9 @@ async fn generate_id(ctx: &Ctx) -> ApiResult<AppId> {
             return Ok(id);
         }
     }
-    Err(ApiError::Internal(anyhow::anyhow!("no free app name after 100 tries")))
+    Err(ApiError::Internal(anyhow::anyhow!(
+        "no free app name after 100 tries"
+    )))
 }
 
 pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {

@@ -3,7 +3,9 @@
 use http::StatusCode;
 use serde_json::{json, Value};
 
-use super::error::{conflict, field, forbidden, not_found, ApiError, FieldErrors, BLANK, REQUIRED, UNIQUE};
+use super::error::{
+    conflict, field, forbidden, not_found, ApiError, FieldErrors, BLANK, REQUIRED, UNIQUE,
+};
 use super::pagination::page;
 use super::request::{optional_string, required_string};
 use super::{ApiResult, Ctx, Reply};
@@ -109,12 +111,16 @@ pub async fn register(ctx: &Ctx) -> ApiResult<Reply> {
     }
     errors.into_result()?;
     let (Some(username), Some(password)) = (username, password) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validated fields missing")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
     };
 
     let new = NewUser {
         username,
-        password_hash: hash_password_async(password).await.map_err(ApiError::Internal)?,
+        password_hash: hash_password_async(password)
+            .await
+            .map_err(ApiError::Internal)?,
         email,
         first_name: names[0].clone(),
         last_name: names[1].clone(),
@@ -157,21 +163,29 @@ pub async fn login(ctx: &Ctx) -> ApiResult<Reply> {
     let password = get("password");
     errors.into_result()?;
     let (Some(username), Some(password)) = (username, password) else {
-        return Err(ApiError::Internal(anyhow::anyhow!("validated fields missing")));
+        return Err(ApiError::Internal(anyhow::anyhow!(
+            "validated fields missing"
+        )));
     };
 
     let user = ctx.state.store.user_by_username(&username).await?;
     let user = match user {
         Some(u) if verify_password_async(password, u.password.clone()).await => u,
         _ => {
-            return Err(field("non_field_errors", "Unable to log in with provided credentials."))
+            return Err(field(
+                "non_field_errors",
+                "Unable to log in with provided credentials.",
+            ))
         }
     };
     if !user.is_active() {
         return Err(field("non_field_errors", "User account is disabled."));
     }
     let token = new_token();
-    ctx.state.store.add_token(user.id, &token_hash(&token)).await?;
+    ctx.state
+        .store
+        .add_token(user.id, &token_hash(&token))
+        .await?;
     Ok(Reply::ok(json!({ "token": token })))
 }
 
@@ -196,7 +210,11 @@ pub async fn passwd(ctx: &Ctx) -> ApiResult<Reply> {
             if name != caller.username && !caller.is_superuser() {
                 return Err(forbidden());
             }
-            ctx.state.store.user_by_username(&name).await?.ok_or_else(not_found)?
+            ctx.state
+                .store
+                .user_by_username(&name)
+                .await?
+                .ok_or_else(not_found)?
         }
         _ => caller.clone(),
     };

@@ -33,7 +33,12 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Reply> {
 /// The build with that uuid, within the app (spec §9 item 13).
 pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {
     let app = ctx.app_for_user().await?;
-    let build = ctx.state.store.app_build(&app, ctx.capture("uuid")).await?.ok_or_else(not_found)?;
+    let build = ctx
+        .state
+        .store
+        .app_build(&app, ctx.capture("uuid"))
+        .await?
+        .ok_or_else(not_found)?;
     Ok(Reply::ok(build_json(&build)))
 }
 
@@ -64,7 +69,10 @@ pub fn parse_build(body: &serde_json::Map<String, Value>) -> ApiResult<NewBuildR
             String::new()
         }
         Some(Value::String(s)) if s.chars().count() > 256 => {
-            errors.add("image", "Ensure this field has no more than 256 characters.");
+            errors.add(
+                "image",
+                "Ensure this field has no more than 256 characters.",
+            );
             String::new()
         }
         Some(Value::String(s)) => s.clone(),
@@ -100,10 +108,15 @@ pub fn parse_build(body: &serde_json::Map<String, Value>) -> ApiResult<NewBuildR
     if !procfile.is_null() {
         match &procfile {
             Value::Object(map) => {
-                let bad = map.iter().find(|(k, v)| !v.is_string() || !valid_process_type(k));
+                let bad = map
+                    .iter()
+                    .find(|(k, v)| !v.is_string() || !valid_process_type(k));
                 if let Some((k, v)) = bad {
                     if !v.is_string() {
-                        errors.add("procfile", format!("The command of process type {k} must be a string."));
+                        errors.add(
+                            "procfile",
+                            format!("The command of process type {k} must be a string."),
+                        );
                     } else {
                         errors.add("procfile", "Process types can only contain [a-z0-9_-].");
                     }
@@ -130,12 +143,18 @@ pub fn parse_build(body: &serde_json::Map<String, Value>) -> ApiResult<NewBuildR
     if image.is_empty() {
         return Err(field("image", REQUIRED));
     }
-    Ok(NewBuildRequest { image, sha, procfile, dockerfile })
+    Ok(NewBuildRequest {
+        image,
+        sha,
+        procfile,
+        dockerfile,
+    })
 }
 
 /// Process types become container names and URL parts: short lowercase words.
 fn valid_process_type(t: &str) -> bool {
     !t.is_empty()
         && t.len() <= 63
-        && t.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+        && t.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }

@@ -34,16 +34,28 @@ pub async fn change(ctx: &Ctx) -> ApiResult<Reply> {
     let app = ctx.app_for_user().await?;
     let body = ctx.object()?;
     let change = ConfigChange::parse(&body).map_err(|errors| {
-        ApiError::Fields(errors.into_iter().map(|(name, msg)| (name, vec![msg])).collect())
+        ApiError::Fields(
+            errors
+                .into_iter()
+                .map(|(name, msg)| (name, vec![msg]))
+                .collect(),
+        )
     })?;
-    let (config, release) = ctx.state.platform.change_config(&app, user, &change).await?;
+    let (config, release) = ctx
+        .state
+        .platform
+        .change_config(&app, user, &change)
+        .await?;
 
     let mut body = config_json(&config);
     if release.build.is_some() {
         // What the containers see besides the stored values (spec §9 item 39).
         if let Some(values) = body.get_mut("values").and_then(Value::as_object_mut) {
             values.insert("DEIS_APP".into(), Value::String(app.id.clone()));
-            values.insert("DEIS_RELEASE".into(), format!("v{}", release.release.version).into());
+            values.insert(
+                "DEIS_RELEASE".into(),
+                format!("v{}", release.release.version).into(),
+            );
         }
     }
     Ok(Reply::created(body).release_header(release.release.version))

@@ -40,8 +40,15 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Reply> {
 pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {
     let app = ctx.app_for_user().await?;
     let num: i64 = ctx.capture("num").parse().map_err(|_| not_found())?;
-    let containers = ctx.state.store.containers(&app, Some(ctx.capture("type"))).await?;
-    let container = containers.iter().find(|c| c.num == num).ok_or_else(not_found)?;
+    let containers = ctx
+        .state
+        .store
+        .containers(&app, Some(ctx.capture("type")))
+        .await?;
+    let container = containers
+        .iter()
+        .find(|c| c.num == num)
+        .ok_or_else(not_found)?;
     Ok(Reply::ok(container_json(ctx, container).await))
 }
 
@@ -50,7 +57,9 @@ pub async fn restart(ctx: &Ctx) -> ApiResult<Reply> {
     let process_type = ctx.captures.get("type").map(String::as_str);
     let num = ctx.captures.get("num").map(String::as_str);
     let restarted = ctx.state.platform.restart(&app, process_type, num).await?;
-    Ok(Reply::ok(Value::Array(containers_json(ctx, &restarted).await)))
+    Ok(Reply::ok(Value::Array(
+        containers_json(ctx, &restarted).await,
+    )))
 }
 
 pub async fn scale(ctx: &Ctx) -> ApiResult<Reply> {
@@ -59,8 +68,8 @@ pub async fn scale(ctx: &Ctx) -> ApiResult<Reply> {
     let body = ctx.object()?;
     let mut requested = Vec::with_capacity(body.len());
     for (t, v) in &body {
-        let n = python_int(v)
-            .map_err(|why| bad_request(format!("Invalid scaling format: {why}")))?;
+        let n =
+            python_int(v).map_err(|why| bad_request(format!("Invalid scaling format: {why}")))?;
         requested.push((t.clone(), n));
     }
     if requested.iter().any(|(_, n)| *n < 0) {
@@ -81,9 +90,10 @@ fn python_int(v: &Value) -> Result<i64, String> {
             (None, Some(f)) if f.is_finite() && f.abs() < 1e15 => f.trunc() as i64,
             _ => return Err(format!("cannot convert {n} to integer")),
         },
-        Value::String(s) => s.trim().parse::<i64>().map_err(|_| {
-            format!("invalid literal for int() with base 10: {}", python_repr(s))
-        })?,
+        Value::String(s) => s
+            .trim()
+            .parse::<i64>()
+            .map_err(|_| format!("invalid literal for int() with base 10: {}", python_repr(s)))?,
         other => {
             return Err(format!(
                 "int() argument must be a string or a number, not '{}'",
@@ -98,7 +108,11 @@ fn python_int(v: &Value) -> Result<i64, String> {
 }
 
 fn python_repr(s: &str) -> String {
-    let quote = if s.contains('\'') && !s.contains('"') { '"' } else { '\'' };
+    let quote = if s.contains('\'') && !s.contains('"') {
+        '"'
+    } else {
+        '\''
+    };
     let mut out = String::new();
     out.push(quote);
     for c in s.chars() {

@@ -36,7 +36,15 @@ pub async fn add(ctx: &Ctx) -> ApiResult<Reply> {
     let name = Hostname::parse(&raw).map_err(|msg| field("domain", msg))?;
     let store = &ctx.state.store;
     let hosts = &ctx.state.platform.hosts;
-    let in_use = || field("domain", format!("The domain {} is already in use by another app", name.as_str()));
+    let in_use = || {
+        field(
+            "domain",
+            format!(
+                "The domain {} is already in use by another app",
+                name.as_str()
+            ),
+        )
+    };
     // An app's default host name belongs to that app alone.
     if let Some(owner) = hosts.resolve(name.as_str()) {
         if owner != app.id || name.as_str() == format!("{}.{}", app.id, hosts.domain()) {
@@ -52,17 +60,26 @@ pub async fn add(ctx: &Ctx) -> ApiResult<Reply> {
         Err(err) => return Err(err.into()),
     };
     hosts.add_domain(&domain.domain, &app.id);
-    ctx.state.platform.log.event(&app.id, &format!("domain {} added", domain.domain));
+    ctx.state
+        .platform
+        .log
+        .event(&app.id, &format!("domain {} added", domain.domain));
     Ok(Reply::created(domain_json(&domain)))
 }
 
 pub async fn remove(ctx: &Ctx) -> ApiResult<Reply> {
     let app = ctx.app_for_user().await?;
-    let name = ctx.capture("domain").trim_end_matches('.').to_ascii_lowercase();
+    let name = ctx
+        .capture("domain")
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
     if !ctx.state.store.remove_domain(&app, &name).await? {
         return Err(not_found());
     }
     ctx.state.platform.hosts.remove_domain(&name);
-    ctx.state.platform.log.event(&app.id, &format!("domain {name} removed"));
+    ctx.state
+        .platform
+        .log
+        .event(&app.id, &format!("domain {name} removed"));
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }

@@ -83,14 +83,23 @@ async fn handle(state: Arc<State>, req: Request) -> Response<Body> {
 
     let headers = response.headers_mut();
     for name in ["DEIS_API_VERSION", "X_DEIS_API_VERSION"] {
-        headers.insert(HeaderName::from_static(lower(name)), HeaderValue::from_static("1.4"));
+        headers.insert(
+            HeaderName::from_static(lower(name)),
+            HeaderValue::from_static("1.4"),
+        );
     }
     for name in ["DEIS_PLATFORM_VERSION", "X_DEIS_PLATFORM_VERSION"] {
-        headers.insert(HeaderName::from_static(lower(name)), HeaderValue::from_static("1.7.3"));
+        headers.insert(
+            HeaderName::from_static(lower(name)),
+            HeaderValue::from_static("1.7.3"),
+        );
     }
     if origin_header {
         headers.insert("access-control-allow-origin", HeaderValue::from_static("*"));
-        headers.insert("access-control-expose-headers", HeaderValue::from_static(EXPOSE_HEADERS));
+        headers.insert(
+            "access-control-expose-headers",
+            HeaderValue::from_static(EXPOSE_HEADERS),
+        );
     }
 
     tracing::info!(
@@ -121,8 +130,14 @@ fn preflight(with_origin: bool) -> Response<Body> {
         .header(http::header::CONTENT_TYPE, "text/html; charset=utf-8");
     if with_origin {
         builder = builder
-            .header("access-control-allow-headers", "content-type, accept, origin, Authorization, Host")
-            .header("access-control-allow-methods", "GET, POST, PUT, PATCH, DELETE, OPTIONS")
+            .header(
+                "access-control-allow-headers",
+                "content-type, accept, origin, Authorization, Host",
+            )
+            .header(
+                "access-control-allow-methods",
+                "GET, POST, PUT, PATCH, DELETE, OPTIONS",
+            )
             .header("access-control-max-age", "86400");
     }
     builder.body(Body::empty()).unwrap_or_default()
@@ -160,7 +175,11 @@ fn error_response(method: &Method, path: &str, err: ApiError) -> Response<Body> 
 async fn answer(state: Arc<State>, req: Request) -> (ApiResult<Reply>, Option<String>) {
     let (parts, body) = req.into_parts();
 
-    if let Some(version) = parts.headers.get("deis-version").or(parts.headers.get("deis_version")) {
+    if let Some(version) = parts
+        .headers
+        .get("deis-version")
+        .or(parts.headers.get("deis_version"))
+    {
         let sent = String::from_utf8_lossy(version.as_bytes()).into_owned();
         if sent != "1" {
             let message = format!(
@@ -168,11 +187,18 @@ async fn answer(state: Arc<State>, req: Request) -> (ApiResult<Reply>, Option<St
             );
             // The original renders this one body with spaces after the colons.
             let text = format!("{{\"error\": {}}}", serde_json::Value::String(message));
-            return (Ok(Reply::raw_json(StatusCode::METHOD_NOT_ALLOWED, text)), None);
+            return (
+                Ok(Reply::raw_json(StatusCode::METHOD_NOT_ALLOWED, text)),
+                None,
+            );
         }
     }
 
-    if let Some(accept) = parts.headers.get(http::header::ACCEPT).and_then(|v| v.to_str().ok()) {
+    if let Some(accept) = parts
+        .headers
+        .get(http::header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+    {
         if !accepts_json(accept) {
             return (
                 Err(ApiError::Detail(
@@ -233,15 +259,25 @@ async fn answer(state: Arc<State>, req: Request) -> (ApiResult<Reply>, Option<St
 
 fn accepts_json(accept: &str) -> bool {
     accept.split(',').any(|part| {
-        let media = part.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-        matches!(media.as_str(), "" | "*/*" | "application/*" | "application/json")
-            || media.ends_with("+json")
+        let media = part
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        matches!(
+            media.as_str(),
+            "" | "*/*" | "application/*" | "application/json"
+        ) || media.ends_with("+json")
     })
 }
 
 async fn health(state: &State, method: &Method) -> ApiResult<Reply> {
     if method != Method::GET && method != Method::HEAD {
-        return Err(ApiError::MethodNotAllowed(method.to_string(), vec!["GET", "HEAD"]));
+        return Err(ApiError::MethodNotAllowed(
+            method.to_string(),
+            vec!["GET", "HEAD"],
+        ));
     }
     state.store.ping().await?;
     Ok(Reply::text(StatusCode::OK, "OK"))
@@ -249,7 +285,10 @@ async fn health(state: &State, method: &Method) -> ApiResult<Reply> {
 
 /// `scheme://host` of the request as the client sent it.
 fn origin(headers: &http::HeaderMap) -> String {
-    let scheme = match headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) {
+    let scheme = match headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+    {
         Some(p) if p.eq_ignore_ascii_case("https") => "https",
         _ => "http",
     };
@@ -261,7 +300,9 @@ fn origin(headers: &http::HeaderMap) -> String {
 }
 
 fn percent_decode(path: &str) -> String {
-    percent_encoding::percent_decode_str(path).decode_utf8_lossy().into_owned()
+    percent_encoding::percent_decode_str(path)
+        .decode_utf8_lossy()
+        .into_owned()
 }
 
 /// The caller named by the `Authorization` header (§1.4): no header, or another scheme,
@@ -275,12 +316,19 @@ async fn authenticate(state: &State, headers: &http::HeaderMap) -> ApiResult<Opt
     match words.as_slice() {
         [scheme, ..] if !scheme.eq_ignore_ascii_case("token") => Ok(None),
         [] => Ok(None),
-        [_] => Err(ApiError::Unauthorized("Invalid token header. No credentials provided.")),
+        [_] => Err(ApiError::Unauthorized(
+            "Invalid token header. No credentials provided.",
+        )),
         [_, key] => {
-            let user = state.store.user_by_token_hash(&crate::auth::token_hash(key)).await?;
+            let user = state
+                .store
+                .user_by_token_hash(&crate::auth::token_hash(key))
+                .await?;
             match user {
                 None => Err(ApiError::Unauthorized("Invalid token")),
-                Some(u) if !u.is_active() => Err(ApiError::Unauthorized("User inactive or deleted")),
+                Some(u) if !u.is_active() => {
+                    Err(ApiError::Unauthorized("User inactive or deleted"))
+                }
                 Some(u) => Ok(Some(u)),
             }
         }

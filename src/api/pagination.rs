@@ -19,8 +19,11 @@ pub fn page(ctx: &Ctx, items: Vec<Value>) -> ApiResult<Reply> {
             _ => return Err(not_found()),
         },
     };
-    let results: Vec<Value> =
-        items.into_iter().skip((number - 1) * PAGE_SIZE).take(PAGE_SIZE).collect();
+    let results: Vec<Value> = items
+        .into_iter()
+        .skip((number - 1) * PAGE_SIZE)
+        .take(PAGE_SIZE)
+        .collect();
     let link = |n: usize| Value::String(page_url(ctx, n));
     Ok(Reply::ok(json!({
         "count": count,

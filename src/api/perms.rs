@@ -19,26 +19,36 @@ pub async fn grant(ctx: &Ctx) -> ApiResult<Reply> {
     let app = ctx.app_for_owner().await?;
     let body = ctx.object()?;
     let username = required_string(&body, "username")?;
-    let user = ctx.state.store.user_by_username(&username).await?.ok_or_else(not_found)?;
+    let user = ctx
+        .state
+        .store
+        .user_by_username(&username)
+        .await?
+        .ok_or_else(not_found)?;
     ctx.state.store.grant(&app, user.id).await?;
-    ctx.state
-        .platform
-        .log
-        .event(&app.id, &format!("User {} was granted access to {}", user.username, app.id));
+    ctx.state.platform.log.event(
+        &app.id,
+        &format!("User {} was granted access to {}", user.username, app.id),
+    );
     Ok(Reply::empty(StatusCode::CREATED))
 }
 
 pub async fn revoke(ctx: &Ctx) -> ApiResult<Reply> {
     let app = ctx.app_for_owner().await?;
     let username = ctx.capture("username");
-    let user = ctx.state.store.user_by_username(username).await?.ok_or_else(not_found)?;
+    let user = ctx
+        .state
+        .store
+        .user_by_username(username)
+        .await?
+        .ok_or_else(not_found)?;
     if !ctx.state.store.revoke(&app, user.id).await? {
         return Err(forbidden());
     }
-    ctx.state
-        .platform
-        .log
-        .event(&app.id, &format!("User {} was revoked access to {}", user.username, app.id));
+    ctx.state.platform.log.event(
+        &app.id,
+        &format!("User {} was revoked access to {}", user.username, app.id),
+    );
     Ok(Reply::empty(StatusCode::NO_CONTENT))
 }
 
@@ -55,7 +65,10 @@ pub async fn admin_list(ctx: &Ctx) -> ApiResult<Reply> {
     let admins = ctx.state.store.list_superusers().await?;
     page(
         ctx,
-        admins.iter().map(|u| json!({ "username": u.username, "is_superuser": true })).collect(),
+        admins
+            .iter()
+            .map(|u| json!({ "username": u.username, "is_superuser": true }))
+            .collect(),
     )
 }
 
@@ -63,7 +76,12 @@ pub async fn admin_grant(ctx: &Ctx) -> ApiResult<Reply> {
     require_superuser(ctx)?;
     let body = ctx.object()?;
     let username = required_string(&body, "username")?;
-    let user = ctx.state.store.user_by_username(&username).await?.ok_or_else(not_found)?;
+    let user = ctx
+        .state
+        .store
+        .user_by_username(&username)
+        .await?
+        .ok_or_else(not_found)?;
     ctx.state.store.set_superuser(user.id, true).await?;
     tracing::info!(username = %user.username, "superuser granted");
     Ok(Reply::empty(StatusCode::CREATED))

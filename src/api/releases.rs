@@ -31,7 +31,12 @@ pub async fn list(ctx: &Ctx) -> ApiResult<Reply> {
 pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {
     let app = ctx.app_for_user().await?;
     let version: i64 = ctx.capture("version").parse().map_err(|_| not_found())?;
-    let release = ctx.state.store.release(&app, version).await?.ok_or_else(not_found)?;
+    let release = ctx
+        .state
+        .store
+        .release(&app, version)
+        .await?
+        .ok_or_else(not_found)?;
     Ok(Reply::ok(release_json(&release)))
 }
 

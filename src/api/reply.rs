@@ -19,7 +19,12 @@ impl Reply {
 
     /// JSON text rendered by the caller.
     pub fn raw_json(status: StatusCode, text: String) -> Reply {
-        Reply { status, content_type: Some("application/json"), body: text, headers: Vec::new() }
+        Reply {
+            status,
+            content_type: Some("application/json"),
+            body: text,
+            headers: Vec::new(),
+        }
     }
 
     pub fn ok(value: Value) -> Reply {
@@ -51,7 +56,12 @@ impl Reply {
 
     /// A status with no body and no Content-Type (204s, and the 201 of perms).
     pub fn empty(status: StatusCode) -> Reply {
-        Reply { status, content_type: None, body: String::new(), headers: Vec::new() }
+        Reply {
+            status,
+            content_type: None,
+            body: String::new(),
+            headers: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &'static str, value: impl Into<String>) -> Reply {
@@ -73,7 +83,11 @@ impl Reply {
         for (name, value) in self.headers {
             builder = builder.header(name, value);
         }
-        let body = if method == Method::HEAD { Body::empty() } else { Body::from(self.body) };
+        let body = if method == Method::HEAD {
+            Body::empty()
+        } else {
+            Body::from(self.body)
+        };
         builder.body(body).unwrap_or_default()
     }
 }

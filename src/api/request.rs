@@ -31,12 +31,17 @@ pub struct Ctx {
 impl Ctx {
     /// The caller, or 401 for an anonymous request.
     pub fn user(&self) -> ApiResult<&User> {
-        self.user.as_ref().ok_or(ApiError::Unauthorized(NOT_AUTHENTICATED))
+        self.user
+            .as_ref()
+            .ok_or(ApiError::Unauthorized(NOT_AUTHENTICATED))
     }
 
     /// A route capture; routes guarantee the ones their handlers ask for.
     pub fn capture(&self, name: &str) -> &str {
-        self.captures.get(name).map(String::as_str).unwrap_or_default()
+        self.captures
+            .get(name)
+            .map(String::as_str)
+            .unwrap_or_default()
     }
 
     pub fn query_param(&self, name: &str) -> Option<String> {
@@ -57,7 +62,12 @@ impl Ctx {
             .get(http::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .unwrap_or("application/json");
-        let media = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        let media = content_type
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
         let value = match media.as_str() {
             "application/json" | "" => serde_json::from_slice::<Value>(&self.body)
                 .map_err(|e| bad_request(format!("JSON parse error - {e}")))?,
@@ -77,7 +87,10 @@ impl Ctx {
         };
         match value {
             Value::Object(map) => Ok(map),
-            Value::Null => Err(ApiError::Raw(StatusCode::BAD_REQUEST, json!([super::error::NULL]))),
+            Value::Null => Err(ApiError::Raw(
+                StatusCode::BAD_REQUEST,
+                json!([super::error::NULL]),
+            )),
             other => Err(ApiError::Fields(vec![(
                 "non_field_errors".into(),
                 vec![format!(
@@ -93,7 +106,12 @@ impl Ctx {
     /// method is not DELETE).
     pub async fn app_for_user(&self) -> ApiResult<App> {
         let user = self.user()?;
-        let app = self.state.store.app(self.capture("app")).await?.ok_or_else(super::not_found)?;
+        let app = self
+            .state
+            .store
+            .app(self.capture("app"))
+            .await?
+            .ok_or_else(super::not_found)?;
         if !may_use_app(&self.state, user, &app, &self.method).await? {
             return Err(forbidden());
         }
@@ -103,7 +121,12 @@ impl Ctx {
     /// Looks an app up and requires its owner or a superuser.
     pub async fn app_for_owner(&self) -> ApiResult<App> {
         let user = self.user()?;
-        let app = self.state.store.app(self.capture("app")).await?.ok_or_else(super::not_found)?;
+        let app = self
+            .state
+            .store
+            .app(self.capture("app"))
+            .await?
+            .ok_or_else(super::not_found)?;
         if !(user.is_superuser() || app.owner_id == user.id) {
             return Err(forbidden());
         }
@@ -112,7 +135,12 @@ impl Ctx {
 }
 
 /// The app user check of §1.5.
-pub async fn may_use_app(state: &State, user: &User, app: &App, method: &Method) -> ApiResult<bool> {
+pub async fn may_use_app(
+    state: &State,
+    user: &User,
+    app: &App,
+    method: &Method,
+) -> ApiResult<bool> {
     if user.is_superuser() || app.owner_id == user.id {
         return Ok(true);
     }

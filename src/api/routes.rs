@@ -63,19 +63,51 @@ struct Entry {
 
 static TABLE: LazyLock<Vec<Entry>> = LazyLock::new(|| {
     let app = |rest: &str| format!("^{APP}/{rest}");
-    let specs: Vec<(Route, String, &'static [&'static str], &'static [&'static str])> = vec![
+    let specs: Vec<(
+        Route,
+        String,
+        &'static [&'static str],
+        &'static [&'static str],
+    )> = vec![
         (Route::Root, "^$".into(), &[], &["GET"]),
         (Route::Config, app("config/?"), &["app"], &["GET", "POST"]),
-        (Route::BuildDetail, app(&format!("builds/(?P<uuid>[-{W}]+)/?")), &["app", "uuid"], &["GET"]),
+        (
+            Route::BuildDetail,
+            app(&format!("builds/(?P<uuid>[-{W}]+)/?")),
+            &["app", "uuid"],
+            &["GET"],
+        ),
         (Route::Builds, app("builds/?"), &["app"], &["GET", "POST"]),
-        (Route::ReleaseDetail, app("releases/v(?P<version>[0-9]+)/?"), &["app", "version"], &["GET"]),
-        (Route::Rollback, app("releases/rollback/?"), &["app"], &["POST"]),
+        (
+            Route::ReleaseDetail,
+            app("releases/v(?P<version>[0-9]+)/?"),
+            &["app", "version"],
+            &["GET"],
+        ),
+        (
+            Route::Rollback,
+            app("releases/rollback/?"),
+            &["app"],
+            &["POST"],
+        ),
         (Route::Releases, app("releases/?"), &["app"], &["GET"]),
-        (Route::RestartAll, app("containers/restart/?"), &["app"], &["POST"]),
-        (Route::RestartType, app(&format!("containers/(?P<type>[-{W}.]+)/restart/?")), &["app", "type"], &["POST"]),
+        (
+            Route::RestartAll,
+            app("containers/restart/?"),
+            &["app"],
+            &["POST"],
+        ),
+        (
+            Route::RestartType,
+            app(&format!("containers/(?P<type>[-{W}.]+)/restart/?")),
+            &["app", "type"],
+            &["POST"],
+        ),
         (
             Route::RestartOne,
-            app(&format!("containers/(?P<type>[-{W}]+)/(?P<num>[-{W}]+)/restart/?")),
+            app(&format!(
+                "containers/(?P<type>[-{W}]+)/(?P<num>[-{W}]+)/restart/?"
+            )),
             &["app", "type", "num"],
             &["POST"],
         ),
@@ -85,19 +117,44 @@ static TABLE: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             &["app", "type", "num"],
             &["GET"],
         ),
-        (Route::ContainersOfType, app(&format!("containers/(?P<type>[-{W}.]+)/?")), &["app", "type"], &["GET"]),
+        (
+            Route::ContainersOfType,
+            app(&format!("containers/(?P<type>[-{W}.]+)/?")),
+            &["app", "type"],
+            &["GET"],
+        ),
         (Route::Containers, app("containers/?"), &["app"], &["GET"]),
-        (Route::DomainDetail, app(&format!(r"domains/(?P<domain>[-.{W}]+)/?")), &["app", "domain"], &["DELETE"]),
+        (
+            Route::DomainDetail,
+            app(&format!(r"domains/(?P<domain>[-.{W}]+)/?")),
+            &["app", "domain"],
+            &["DELETE"],
+        ),
         (Route::Domains, app("domains/?"), &["app"], &["GET", "POST"]),
         (Route::Scale, app("scale/?"), &["app"], &["POST"]),
         (Route::Logs, app("logs/?"), &["app"], &["GET"]),
         (Route::Run, app("run/?"), &["app"], &["POST"]),
         // Usernames may hold `.`, `@` and `+`, so the pattern takes them too.
-        (Route::PermDetail, app(&format!("perms/(?P<username>[-.@+{W}]+)/?")), &["app", "username"], &["DELETE"]),
+        (
+            Route::PermDetail,
+            app(&format!("perms/(?P<username>[-.@+{W}]+)/?")),
+            &["app", "username"],
+            &["DELETE"],
+        ),
         (Route::Perms, app("perms/?"), &["app"], &["GET", "POST"]),
-        (Route::App, format!("^{APP}/?"), &["app"], &["GET", "DELETE"]),
+        (
+            Route::App,
+            format!("^{APP}/?"),
+            &["app"],
+            &["GET", "DELETE"],
+        ),
         (Route::Apps, "^apps/?".into(), &[], &["GET", "POST"]),
-        (Route::KeyDetail, "^keys/(?P<id>.+)".into(), &["id"], &["GET", "DELETE"]),
+        (
+            Route::KeyDetail,
+            "^keys/(?P<id>.+)".into(),
+            &["id"],
+            &["GET", "DELETE"],
+        ),
         (Route::Keys, "^keys/?".into(), &[], &["GET", "POST"]),
         (Route::HookPush, "^hooks/push/?".into(), &[], &["POST"]),
         (Route::HookBuild, "^hooks/build/?".into(), &[], &["POST"]),
@@ -112,8 +169,18 @@ static TABLE: LazyLock<Vec<Entry>> = LazyLock::new(|| {
             &["username"],
             &["DELETE"],
         ),
-        (Route::AdminPerms, "^admin/perms/?".into(), &[], &["GET", "POST"]),
-        (Route::CertDetail, format!(r"^certs/(?P<common_name>[-*.{W}]+)/?"), &["common_name"], &["GET", "DELETE"]),
+        (
+            Route::AdminPerms,
+            "^admin/perms/?".into(),
+            &[],
+            &["GET", "POST"],
+        ),
+        (
+            Route::CertDetail,
+            format!(r"^certs/(?P<common_name>[-*.{W}]+)/?"),
+            &["common_name"],
+            &["GET", "DELETE"],
+        ),
         (Route::Certs, "^certs/?".into(), &[], &["GET", "POST"]),
         (Route::Users, "^users/?".into(), &[], &["GET"]),
     ];
@@ -146,7 +213,11 @@ pub fn find(path: &str) -> Option<(Route, HashMap<&'static str, String>)> {
 }
 
 fn allowed(route: Route) -> Vec<&'static str> {
-    let methods = TABLE.iter().find(|e| e.route == route).map(|e| e.methods).unwrap_or(&[]);
+    let methods = TABLE
+        .iter()
+        .find(|e| e.route == route)
+        .map(|e| e.methods)
+        .unwrap_or(&[]);
     let mut allow: Vec<&'static str> = methods.to_vec();
     if methods.contains(&"GET") {
         allow.push("HEAD");
@@ -157,7 +228,11 @@ fn allowed(route: Route) -> Vec<&'static str> {
 
 /// Calls the handler of `route` for the request's method; HEAD is GET without a body.
 pub async fn dispatch(route: Route, ctx: Ctx) -> ApiResult<Reply> {
-    let method = if ctx.method == Method::HEAD { Method::GET } else { ctx.method.clone() };
+    let method = if ctx.method == Method::HEAD {
+        Method::GET
+    } else {
+        ctx.method.clone()
+    };
     let allow = allowed(route);
     if method == Method::OPTIONS {
         ctx.user()?;
@@ -222,7 +297,10 @@ pub async fn dispatch(route: Route, ctx: Ctx) -> ApiResult<Reply> {
 }
 
 fn is_hook(route: Route) -> bool {
-    matches!(route, Route::HookPush | Route::HookBuild | Route::HookConfig)
+    matches!(
+        route,
+        Route::HookPush | Route::HookBuild | Route::HookConfig
+    )
 }
 
 #[cfg(test)]
@@ -239,8 +317,14 @@ mod tests {
         assert_eq!(r("apps/bob/garbage/path"), Some(Route::App));
         assert_eq!(r("apps/x/releases/1"), Some(Route::Releases));
         assert_eq!(r("apps/x/releases/v1/"), Some(Route::ReleaseDetail));
-        assert_eq!(r("apps/x/containers/web/2/restart"), Some(Route::RestartOne));
-        assert_eq!(r("apps/x/containers/web/restart/"), Some(Route::RestartType));
+        assert_eq!(
+            r("apps/x/containers/web/2/restart"),
+            Some(Route::RestartOne)
+        );
+        assert_eq!(
+            r("apps/x/containers/web/restart/"),
+            Some(Route::RestartType)
+        );
         assert_eq!(r("apps/x/containers/web/2"), Some(Route::ContainerDetail));
         assert_eq!(r("hooks/builds"), Some(Route::HookBuild));
         assert_eq!(r("users"), Some(Route::Users));

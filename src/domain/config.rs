@@ -112,9 +112,11 @@ fn parse_map(name: &str, raw: &Value) -> Result<MapChange, String> {
         let stored = match name {
             "values" => {
                 if !CONFIG_KEY.is_match(key) {
-                    return Err("Config keys must start with a letter or underscore and only \
+                    return Err(
+                        "Config keys must start with a letter or underscore and only \
                                 contain [A-z0-9_]"
-                        .into());
+                            .into(),
+                    );
                 }
                 Value::String(text)
             }
@@ -217,12 +219,14 @@ mod tests {
 
     #[test]
     fn strings_holding_json_and_objects_are_both_accepted() {
-        let c = ConfigChange::parse(&body(json!({"values": "{\"FOO\": \"bar\", \"N\": 3}"})))
-            .unwrap();
+        let c =
+            ConfigChange::parse(&body(json!({"values": "{\"FOO\": \"bar\", \"N\": 3}"}))).unwrap();
         let maps = c.apply(&ConfigMaps::default());
         assert_eq!(maps.values, body(json!({"FOO": "bar", "N": "3"})));
-        let c = ConfigChange::parse(&body(json!({"cpu": {"web": "1024"}, "memory": {"web": "1G"}})))
-            .unwrap();
+        let c = ConfigChange::parse(&body(
+            json!({"cpu": {"web": "1024"}, "memory": {"web": "1G"}}),
+        ))
+        .unwrap();
         let maps = c.apply(&maps);
         assert_eq!(maps.cpu, body(json!({"web": 1024})));
         assert_eq!(maps.values.len(), 2);
@@ -235,17 +239,43 @@ mod tests {
     #[test]
     fn invalid_maps_are_refused_with_the_spec_messages() {
         let err = |v: Value| ConfigChange::parse(&body(v)).unwrap_err();
-        assert_eq!(err(json!({"values": "{not json"}))[0].1, "Value must be valid JSON.");
-        assert!(err(json!({"values": {"1BAD": "x"}}))[0].1.starts_with("Config keys must"));
-        assert!(err(json!({"values": {"HAS SPACE": "x"}}))[0].1.starts_with("Config keys must"));
-        assert!(err(json!({"memory": {"web": "20MK"}}))[0].1.starts_with("Limit format"));
+        assert_eq!(
+            err(json!({"values": "{not json"}))[0].1,
+            "Value must be valid JSON."
+        );
+        assert!(err(json!({"values": {"1BAD": "x"}}))[0]
+            .1
+            .starts_with("Config keys must"));
+        assert!(err(json!({"values": {"HAS SPACE": "x"}}))[0]
+            .1
+            .starts_with("Config keys must"));
+        assert!(err(json!({"memory": {"web": "20MK"}}))[0]
+            .1
+            .starts_with("Limit format"));
         assert!(ConfigChange::parse(&body(json!({"memory": {"web": "20gb"}}))).is_ok());
-        assert!(err(json!({"memory": {"Web": "1G"}}))[0].1.starts_with("Process types"));
-        assert_eq!(err(json!({"cpu": {"web": -1}}))[0].1, "CPU shares must be an integer");
-        assert_eq!(err(json!({"cpu": {"web": 2048}}))[0].1, "CPU shares must be between 0 and 1024");
-        assert_eq!(err(json!({"tags": {"valid": "in\nvalid"}}))[0].1, "Invalid tag value");
-        assert_eq!(err(json!({"tags": {"in.valid": "x"}}))[0].1, "Tag keys can only contain [a-z]");
-        assert_eq!(err(json!({"tags": {"env": "dev\n"}}))[0].1, "Invalid tag value");
+        assert!(err(json!({"memory": {"Web": "1G"}}))[0]
+            .1
+            .starts_with("Process types"));
+        assert_eq!(
+            err(json!({"cpu": {"web": -1}}))[0].1,
+            "CPU shares must be an integer"
+        );
+        assert_eq!(
+            err(json!({"cpu": {"web": 2048}}))[0].1,
+            "CPU shares must be between 0 and 1024"
+        );
+        assert_eq!(
+            err(json!({"tags": {"valid": "in\nvalid"}}))[0].1,
+            "Invalid tag value"
+        );
+        assert_eq!(
+            err(json!({"tags": {"in.valid": "x"}}))[0].1,
+            "Tag keys can only contain [a-z]"
+        );
+        assert_eq!(
+            err(json!({"tags": {"env": "dev\n"}}))[0].1,
+            "Invalid tag value"
+        );
         assert!(err(json!({"values": [1]}))[0].1.contains("\"list\""));
         assert_eq!(err(json!({"values": {"A": "1"}, "cpu": "x"})).len(), 1);
     }
@@ -264,7 +294,10 @@ mod tests {
         let mut changed = after.clone();
         changed.values.insert("NEWV".into(), json!("2"));
         changed.values.insert("A".into(), json!("x"));
-        assert_eq!(summary("bob", &after, &changed), "bob added A, changed NEWV");
+        assert_eq!(
+            summary("bob", &after, &changed),
+            "bob added A, changed NEWV"
+        );
         assert_eq!(summary("bob", &after, &after), "");
     }
 }

@@ -18,7 +18,10 @@ impl Hostname {
         if input.chars().count() > 255 {
             return Err("Hostname must be 255 characters or less.".into());
         }
-        let name = input.strip_suffix('.').unwrap_or(input).to_ascii_lowercase();
+        let name = input
+            .strip_suffix('.')
+            .unwrap_or(input)
+            .to_ascii_lowercase();
         let labels: Vec<&str> = name.split('.').collect();
         if labels.first() == Some(&"*") {
             return Err("Adding a wildcard subdomain is currently not supported.".into());
@@ -26,7 +29,9 @@ impl Hostname {
         let invalid = || "Hostname does not look valid.".to_string();
         // Wildcard-DNS services put an IP address in the name, so all-digit labels are
         // fine there (the original skipped every check for `xip.io`).
-        let ip_in_name = [".xip.io", ".nip.io", ".sslip.io"].iter().any(|s| name.ends_with(s));
+        let ip_in_name = [".xip.io", ".nip.io", ".sslip.io"]
+            .iter()
+            .any(|s| name.ends_with(s));
         for label in &labels {
             let all_digits = label.chars().all(|c| c.is_ascii_digit());
             if !LABEL.is_match(label) || label.contains("--") || (all_digits && !ip_in_name) {
@@ -64,8 +69,14 @@ mod tests {
         ] {
             assert!(Hostname::parse(ok).is_ok(), "{ok}");
         }
-        assert_eq!(Hostname::parse("MYDOMAIN.NET").unwrap().as_str(), "mydomain.net");
-        assert_eq!(Hostname::parse("example.com.").unwrap().as_str(), "example.com");
+        assert_eq!(
+            Hostname::parse("MYDOMAIN.NET").unwrap().as_str(),
+            "mydomain.net"
+        );
+        assert_eq!(
+            Hostname::parse("example.com.").unwrap().as_str(),
+            "example.com"
+        );
     }
 
     #[test]

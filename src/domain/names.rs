@@ -62,14 +62,81 @@ impl fmt::Display for AppId {
 }
 
 const ADJECTIVES: &[&str] = &[
-    "amber", "ancient", "autumn", "bold", "brave", "breezy", "bright", "calm", "candid", "clever",
-    "cosmic", "crimson", "daring", "dusty", "eager", "early", "electric", "emerald", "fancy",
-    "fearless", "fluffy", "frosty", "gentle", "gilded", "golden", "grand", "hidden", "hollow",
-    "humble", "icy", "jolly", "keen", "lively", "lucky", "lunar", "mellow", "misty", "modest",
-    "nimble", "noble", "olive", "orange", "patient", "plucky", "polar", "proud", "quiet", "rapid",
-    "restless", "rosy", "rustic", "sandy", "scarlet", "shiny", "silent", "silver", "sleepy",
-    "snowy", "solar", "spry", "steady", "stormy", "sturdy", "sunny", "swift", "tidal", "tranquil",
-    "velvet", "vivid", "wandering", "warm", "wild", "windy", "wise", "zesty",
+    "amber",
+    "ancient",
+    "autumn",
+    "bold",
+    "brave",
+    "breezy",
+    "bright",
+    "calm",
+    "candid",
+    "clever",
+    "cosmic",
+    "crimson",
+    "daring",
+    "dusty",
+    "eager",
+    "early",
+    "electric",
+    "emerald",
+    "fancy",
+    "fearless",
+    "fluffy",
+    "frosty",
+    "gentle",
+    "gilded",
+    "golden",
+    "grand",
+    "hidden",
+    "hollow",
+    "humble",
+    "icy",
+    "jolly",
+    "keen",
+    "lively",
+    "lucky",
+    "lunar",
+    "mellow",
+    "misty",
+    "modest",
+    "nimble",
+    "noble",
+    "olive",
+    "orange",
+    "patient",
+    "plucky",
+    "polar",
+    "proud",
+    "quiet",
+    "rapid",
+    "restless",
+    "rosy",
+    "rustic",
+    "sandy",
+    "scarlet",
+    "shiny",
+    "silent",
+    "silver",
+    "sleepy",
+    "snowy",
+    "solar",
+    "spry",
+    "steady",
+    "stormy",
+    "sturdy",
+    "sunny",
+    "swift",
+    "tidal",
+    "tranquil",
+    "velvet",
+    "vivid",
+    "wandering",
+    "warm",
+    "wild",
+    "windy",
+    "wise",
+    "zesty",
 ];
 
 const NOUNS: &[&str] = &[
@@ -78,9 +145,9 @@ const NOUNS: &[&str] = &[
     "fjord", "forest", "galaxy", "glacier", "grove", "harbor", "hawk", "heron", "horizon",
     "island", "jetty", "kayak", "lagoon", "lantern", "maple", "meadow", "mesa", "meteor", "mist",
     "monsoon", "nebula", "oar", "orbit", "otter", "paddle", "pebble", "pier", "pine", "planet",
-    "prairie", "quasar", "rapids", "reef", "ridge", "river", "rudder", "sail", "schooner",
-    "shoal", "sparrow", "spruce", "summit", "tide", "timber", "tundra", "valley", "voyage",
-    "wave", "willow", "zephyr",
+    "prairie", "quasar", "rapids", "reef", "ridge", "river", "rudder", "sail", "schooner", "shoal",
+    "sparrow", "spruce", "summit", "tide", "timber", "tundra", "valley", "voyage", "wave",
+    "willow", "zephyr",
 ];
 
 /// A username: 1–30 characters of letters, digits and `_ . @ + -`.
@@ -144,8 +211,14 @@ mod tests {
         );
         assert_eq!(AppId::parse("foo bar", &reserved).unwrap_err().len(), 2);
         assert_eq!(AppId::parse("foo\n", &reserved).unwrap_err().len(), 2);
-        assert_eq!(AppId::parse("deis", &reserved).unwrap_err(), vec!["deis is a reserved name."]);
-        assert_eq!(AppId::parse(&"a".repeat(65), &reserved).unwrap_err().len(), 1);
+        assert_eq!(
+            AppId::parse("deis", &reserved).unwrap_err(),
+            vec!["deis is a reserved name."]
+        );
+        assert_eq!(
+            AppId::parse(&"a".repeat(65), &reserved).unwrap_err().len(),
+            1
+        );
         let generated = AppId::generate();
         assert!(AppId::parse(generated.as_str(), &reserved).is_ok());
     }

@@ -37,9 +37,12 @@ impl Platform {
             })?;
         let posted_types = matches!(&req.procfile, Value::Object(m) if !m.is_empty());
         let procfile = match prepared.procfile {
-            Some(found) if !posted_types => {
-                Value::Object(found.into_iter().map(|(k, v)| (k, Value::String(v))).collect())
-            }
+            Some(found) if !posted_types => Value::Object(
+                found
+                    .into_iter()
+                    .map(|(k, v)| (k, Value::String(v)))
+                    .collect(),
+            ),
             _ => req.procfile,
         };
 
@@ -68,7 +71,9 @@ impl Platform {
             build.sha.get(..7).unwrap_or(&build.sha)
         };
         let summary = format!("{} deployed {deployed}", user.username);
-        let release = self.new_release(app, user, &latest.config.uuid, Some(&build.uuid), &summary).await?;
+        let release = self
+            .new_release(app, user, &latest.config.uuid, Some(&build.uuid), &summary)
+            .await?;
         self.deploy_or_undo(app, user, release.clone()).await?;
         Ok((build, release))
     }
@@ -77,8 +82,11 @@ impl Platform {
     /// drops those types from the app's structure.
     async fn prune_types(&self, app: &App, previous: &Build, procfile: &Value) -> Result<()> {
         let keep = |t: &str| procfile.as_object().is_some_and(|m| m.contains_key(t));
-        let gone: Vec<String> =
-            previous.process_types().into_iter().filter(|t| !keep(t)).collect();
+        let gone: Vec<String> = previous
+            .process_types()
+            .into_iter()
+            .filter(|t| !keep(t))
+            .collect();
         if gone.is_empty() {
             return Ok(());
         }
@@ -94,7 +102,9 @@ impl Platform {
         for t in &gone {
             structure.remove(t);
         }
-        self.store.set_structure(app, &Value::Object(structure)).await?;
+        self.store
+            .set_structure(app, &Value::Object(structure))
+            .await?;
         Ok(())
     }
 
@@ -115,7 +125,13 @@ impl Platform {
             summary = format!("{} changed nothing", user.username);
         }
         let release = self
-            .new_release(app, user, &config.uuid, latest.release.build.as_deref(), &summary)
+            .new_release(
+                app,
+                user,
+                &config.uuid,
+                latest.release.build.as_deref(),
+                &summary,
+            )
             .await?;
         let ctx = self.deploy_or_undo(app, user, release).await?;
         Ok((config, ctx))
@@ -134,8 +150,9 @@ impl Platform {
             return Err(PlatformError::NotFound);
         };
         let summary = format!("{} rolled back to v{target}", user.username);
-        let release =
-            self.new_release(app, user, &old.config, old.build.as_deref(), &summary).await?;
+        let release = self
+            .new_release(app, user, &old.config, old.build.as_deref(), &summary)
+            .await?;
         let ctx = self.deploy_or_undo(app, user, release).await?;
         Ok(ctx.release.version)
     }
@@ -164,7 +181,12 @@ impl Platform {
 
     /// Deploys a new release; if that fails the release is deleted (the app keeps its
     /// previous release and containers) and the error is returned.
-    async fn deploy_or_undo(&self, app: &App, user: &User, release: Release) -> Result<ReleaseContext> {
+    async fn deploy_or_undo(
+        &self,
+        app: &App,
+        user: &User,
+        release: Release,
+    ) -> Result<ReleaseContext> {
         let ctx = self.context(release).await?;
         if let Err(err) = self.deploy(app, user, &ctx).await {
             self.store.delete_release(&ctx.release).await?;
@@ -180,7 +202,9 @@ impl Platform {
         let mut clones = Vec::with_capacity(existing.len());
         for c in &existing {
             clones.push(
-                self.store.insert_container(app, &ctx.release, &c.process_type, c.num).await?,
+                self.store
+                    .insert_container(app, &ctx.release, &c.process_type, c.num)
+                    .await?,
             );
         }
         self.start_group(ctx, &clones).await?;
@@ -189,7 +213,11 @@ impl Platform {
             return Err(err);
         }
 
-        let fresh = self.store.app(&app.id).await?.ok_or(PlatformError::NotFound)?;
+        let fresh = self
+            .store
+            .app(&app.id)
+            .await?
+            .ok_or(PlatformError::NotFound)?;
         if let (true, Some(build)) = (fresh.structure().is_empty(), &ctx.build) {
             let default = default_process_type(build);
             let declared = build.process_types();
@@ -198,7 +226,8 @@ impl Platform {
                     "Container type {default} does not exist in application"
                 )));
             }
-            self.scale_locked(&fresh, &user.username, &[(default.to_string(), 1)]).await?;
+            self.scale_locked(&fresh, &user.username, &[(default.to_string(), 1)])
+                .await?;
         }
         Ok(())
     }

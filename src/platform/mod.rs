@@ -65,7 +65,13 @@ impl Platform {
         log: AppLog,
         hosts: Arc<HostTable>,
     ) -> Platform {
-        Platform { store, scheduler, log, hosts, locks: Mutex::default() }
+        Platform {
+            store,
+            scheduler,
+            log,
+            hosts,
+            locks: Mutex::default(),
+        }
     }
 
     /// Serialises the operations that change an app's releases or containers.
@@ -87,7 +93,11 @@ impl Platform {
             None => None,
         };
         let config = self.store.config(&release.config).await?;
-        Ok(ReleaseContext { release, build, config })
+        Ok(ReleaseContext {
+            release,
+            build,
+            config,
+        })
     }
 
     pub async fn latest(&self, app: &App) -> Result<ReleaseContext> {
@@ -112,7 +122,9 @@ impl Platform {
         let mut containers = self.store.containers(app, None).await?;
         containers.extend(self.store.containers(app, Some("run")).await?);
         let results = futures::future::join_all(
-            containers.iter().map(|c| async move { (c, self.scheduler.destroy(&c.job_name()).await) }),
+            containers
+                .iter()
+                .map(|c| async move { (c, self.scheduler.destroy(&c.job_name()).await) }),
         )
         .await;
         for (c, result) in results {
@@ -179,14 +191,18 @@ impl Platform {
             let spec = self.spec(ctx, c);
             let result = self.scheduler.create(&spec).await;
             if let Err(err) = &result {
-                self.log.event(app, &format!("{} (create): {err}", spec.name));
+                self.log
+                    .event(app, &format!("{} (create): {err}", spec.name));
                 tracing::warn!(app = %app, container = %spec.name, error = %err, "create failed");
             }
             let state = self.scheduler.state(&spec.name).await;
             (result, state)
         }))
         .await;
-        if created.iter().any(|(_, state)| *state != ContainerState::Created) {
+        if created
+            .iter()
+            .any(|(_, state)| *state != ContainerState::Created)
+        {
             self.log.event(app, CREATE_FAILED);
             self.discard(containers).await;
             let invalid = created.iter().find_map(|(r, _)| match r {
@@ -208,7 +224,8 @@ impl Platform {
         }))
         .await;
         if started.iter().any(|s| *s != ContainerState::Up) {
-            self.log.event(app, "warning, some containers failed to start");
+            self.log
+                .event(app, "warning, some containers failed to start");
         }
         Ok(())
     }
@@ -251,15 +268,12 @@ impl Platform {
 
     /// Scales to `requested` (already validated as counts ≥ 0), by spec §4.5. The caller
     /// holds the app lock.
-    async fn scale_locked(
-        &self,
-        app: &App,
-        user: &str,
-        requested: &[(String, i64)],
-    ) -> Result<()> {
+    async fn scale_locked(&self, app: &App, user: &str, requested: &[(String, i64)]) -> Result<()> {
         let latest = self.latest(app).await?;
         let Some(build) = &latest.build else {
-            return Err(PlatformError::Invalid("No build associated with this release".into()));
+            return Err(PlatformError::Invalid(
+                "No build associated with this release".into(),
+            ));
         };
         let types = build.process_types();
         for (t, _) in requested {
@@ -270,7 +284,10 @@ impl Platform {
             }
         }
         let phrase: String = requested.iter().map(|(t, n)| format!("{t}={n} ")).collect();
-        self.log.event(&app.id, &format!("{user} scaled containers {}", phrase.trim_end()));
+        self.log.event(
+            &app.id,
+            &format!("{user} scaled containers {}", phrase.trim_end()),
+        );
 
         let mut added = Vec::new();
         let mut removed = Vec::new();
@@ -282,7 +299,11 @@ impl Platform {
             } else if n > current.len() {
                 let next = self.store.max_container_num(app, t).await? + 1;
                 for i in 0..(n - current.len()) as i64 {
-                    added.push(self.store.insert_container(app, &latest.release, t, next + i).await?);
+                    added.push(
+                        self.store
+                            .insert_container(app, &latest.release, t, next + i)
+                            .await?,
+                    );
                 }
             }
         }
@@ -293,10 +314,14 @@ impl Platform {
             self.destroy_group(&app.id, &removed).await?;
         }
 
-        let mut structure: Map<String, Value> =
-            requested.iter().map(|(t, n)| (t.clone(), Value::from(*n))).collect();
+        let mut structure: Map<String, Value> = requested
+            .iter()
+            .map(|(t, n)| (t.clone(), Value::from(*n)))
+            .collect();
         structure.extend(self.container_counts(app).await?);
-        self.store.set_structure(app, &Value::Object(structure)).await?;
+        self.store
+            .set_structure(app, &Value::Object(structure))
+            .await?;
         Ok(())
     }
 
@@ -306,7 +331,10 @@ impl Platform {
         for c in self.store.containers(app, None).await? {
             *counts.entry(c.process_type).or_default() += 1;
         }
-        Ok(counts.into_iter().map(|(t, n)| (t, Value::from(n))).collect())
+        Ok(counts
+            .into_iter()
+            .map(|(t, n)| (t, Value::from(n)))
+            .collect())
     }
 
     pub async fn scale(&self, app: &App, user: &User, requested: &[(String, i64)]) -> Result<()> {
@@ -339,7 +367,8 @@ impl Platform {
         }))
         .await;
         if stopped.iter().any(|s| *s != ContainerState::Down) {
-            self.log.event(&app.id, "warning, some containers failed to stop");
+            self.log
+                .event(&app.id, "warning, some containers failed to stop");
         }
         let started = futures::future::join_all(selected.iter().map(|c| async move {
             let name = c.job_name();
@@ -350,7 +379,8 @@ impl Platform {
         }))
         .await;
         if started.iter().any(|s| *s != ContainerState::Up) {
-            self.log.event(&app.id, "warning, some containers failed to start");
+            self.log
+                .event(&app.id, "warning, some containers failed to start");
         }
         Ok(selected)
     }
@@ -365,9 +395,13 @@ impl Platform {
                     "No build associated with this release to run this command".into(),
                 ));
             }
-            self.log.event(&app.id, &format!("{} runs '{command}'", user.username));
+            self.log
+                .event(&app.id, &format!("{} runs '{command}'", user.username));
             let num = self.store.max_container_num(app, "run").await? + 1;
-            let row = self.store.insert_container(app, &latest.release, "run", num).await?;
+            let row = self
+                .store
+                .insert_container(app, &latest.release, "run", num)
+                .await?;
             (row, latest)
         };
         let (row, latest) = container;
@@ -375,8 +409,16 @@ impl Platform {
             name: row.job_name(),
             app: app.id.clone(),
             version: latest.release.version as u32,
-            image: latest.build.as_ref().map(|b| b.image.clone()).unwrap_or_default(),
-            build: latest.build.as_ref().map(|b| b.uuid.clone()).unwrap_or_default(),
+            image: latest
+                .build
+                .as_ref()
+                .map(|b| b.image.clone())
+                .unwrap_or_default(),
+            build: latest
+                .build
+                .as_ref()
+                .map(|b| b.uuid.clone())
+                .unwrap_or_default(),
             command: command.to_string(),
             env: env_of(&latest),
         };
@@ -384,7 +426,8 @@ impl Platform {
             Ok(result) => Ok(result),
             Err(SchedulerError::Invalid(msg)) => Err(PlatformError::Invalid(msg)),
             Err(SchedulerError::Failed(msg)) => {
-                self.log.event(&app.id, &format!("{} (run): {msg}", spec.name));
+                self.log
+                    .event(&app.id, &format!("{} (run): {msg}", spec.name));
                 Err(PlatformError::Unavailable(msg))
             }
         }
@@ -393,7 +436,10 @@ impl Platform {
     /// After a controller start: every container the store records is created and
     /// started again, and the router learns every app and domain.
     pub async fn reconcile(&self) -> Result<()> {
-        self.hosts.load(self.store.all_app_ids().await?, self.store.all_domains().await?);
+        self.hosts.load(
+            self.store.all_app_ids().await?,
+            self.store.all_domains().await?,
+        );
         let containers = self.store.all_containers().await?;
         let mut contexts: HashMap<String, ReleaseContext> = HashMap::new();
         for c in &containers {

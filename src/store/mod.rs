@@ -70,7 +70,10 @@ impl Store {
             Some(url) => (url.to_string(), Backend::Sqlite),
             None => {
                 let path = data_dir.join("coxswain.db");
-                (format!("sqlite://{}?mode=rwc", path.display()), Backend::Sqlite)
+                (
+                    format!("sqlite://{}?mode=rwc", path.display()),
+                    Backend::Sqlite,
+                )
             }
         };
         let options = AnyConnectOptions::from_str(&url)?;
@@ -148,21 +151,27 @@ impl Store {
         .await
         .map_err(unique)?;
         tx.commit().await?;
-        self.user_by_id(id).await?.ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+        self.user_by_id(id)
+            .await?
+            .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
     }
 
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>> {
-        Ok(sqlx::query_as::<_, User>("SELECT * FROM users WHERE id = $1")
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as::<_, User>("SELECT * FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn user_by_username(&self, username: &str) -> Result<Option<User>> {
-        Ok(sqlx::query_as::<_, User>("SELECT * FROM users WHERE username = $1")
-            .bind(username)
-            .fetch_optional(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_as::<_, User>("SELECT * FROM users WHERE username = $1")
+                .bind(username)
+                .fetch_optional(&self.pool)
+                .await?,
+        )
     }
 
     pub async fn user_by_token_hash(&self, hash: &str) -> Result<Option<User>> {
@@ -218,10 +227,12 @@ impl Store {
     }
 
     pub async fn apps_owned_count(&self, user_id: i64) -> Result<i64> {
-        Ok(sqlx::query_scalar("SELECT COUNT(*) FROM apps WHERE owner_id = $1")
-            .bind(user_id)
-            .fetch_one(&self.pool)
-            .await?)
+        Ok(
+            sqlx::query_scalar("SELECT COUNT(*) FROM apps WHERE owner_id = $1")
+                .bind(user_id)
+                .fetch_one(&self.pool)
+                .await?,
+        )
     }
 
     /// Deletes a user with their tokens, keys, certificates and app permissions. Objects
@@ -276,7 +287,9 @@ impl Store {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        self.app(id).await?.ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+        self.app(id)
+            .await?
+            .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
     }
 
     const APP_SELECT: &'static str = "SELECT apps.uuid, apps.id, apps.owner_id, \
@@ -285,7 +298,10 @@ impl Store {
 
     pub async fn app(&self, id: &str) -> Result<Option<App>> {
         let sql = format!("{} WHERE apps.id = $1", Self::APP_SELECT);
-        Ok(sqlx::query_as::<_, App>(&sql).bind(id).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as::<_, App>(&sql)
+            .bind(id)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     pub async fn app_exists(&self, id: &str) -> Result<bool> {
@@ -390,8 +406,14 @@ impl Store {
     // ---------------------------------------------------------------- releases, configs, builds
 
     pub async fn latest_release(&self, app: &App) -> Result<Release> {
-        let sql = format!("{} WHERE r.app = $1 ORDER BY r.version DESC LIMIT 1", RELEASE_SELECT);
-        Ok(sqlx::query_as::<_, Release>(&sql).bind(&app.uuid).fetch_one(&self.pool).await?)
+        let sql = format!(
+            "{} WHERE r.app = $1 ORDER BY r.version DESC LIMIT 1",
+            RELEASE_SELECT
+        );
+        Ok(sqlx::query_as::<_, Release>(&sql)
+            .bind(&app.uuid)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn release(&self, app: &App, version: i64) -> Result<Option<Release>> {
@@ -405,24 +427,39 @@ impl Store {
 
     pub async fn release_by_uuid(&self, uuid: &str) -> Result<Option<Release>> {
         let sql = format!("{} WHERE r.uuid = $1", RELEASE_SELECT);
-        Ok(sqlx::query_as::<_, Release>(&sql).bind(uuid).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Release>(&sql)
+            .bind(uuid)
+            .fetch_optional(&self.pool)
+            .await?)
     }
 
     /// Newest first.
     pub async fn releases(&self, app: &App) -> Result<Vec<Release>> {
-        let sql = format!("{} WHERE r.app = $1 ORDER BY r.version DESC", RELEASE_SELECT);
-        Ok(sqlx::query_as::<_, Release>(&sql).bind(&app.uuid).fetch_all(&self.pool).await?)
+        let sql = format!(
+            "{} WHERE r.app = $1 ORDER BY r.version DESC",
+            RELEASE_SELECT
+        );
+        Ok(sqlx::query_as::<_, Release>(&sql)
+            .bind(&app.uuid)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn config(&self, uuid: &str) -> Result<Config> {
         let sql = format!("{} WHERE c.uuid = $1", CONFIG_SELECT);
-        let row = sqlx::query_as::<_, ConfigRow>(&sql).bind(uuid).fetch_one(&self.pool).await?;
+        let row = sqlx::query_as::<_, ConfigRow>(&sql)
+            .bind(uuid)
+            .fetch_one(&self.pool)
+            .await?;
         Ok(row.decode()?)
     }
 
     pub async fn build(&self, uuid: &str) -> Result<Option<Build>> {
         let sql = format!("{} WHERE b.uuid = $1", BUILD_SELECT);
-        let row = sqlx::query_as::<_, BuildRow>(&sql).bind(uuid).fetch_optional(&self.pool).await?;
+        let row = sqlx::query_as::<_, BuildRow>(&sql)
+            .bind(uuid)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(BuildRow::decode).transpose()?)
     }
 
@@ -439,8 +476,14 @@ impl Store {
     /// Newest first.
     pub async fn builds(&self, app: &App) -> Result<Vec<Build>> {
         let sql = format!("{} WHERE b.app = $1 ORDER BY b.seq DESC", BUILD_SELECT);
-        let rows = sqlx::query_as::<_, BuildRow>(&sql).bind(&app.uuid).fetch_all(&self.pool).await?;
-        Ok(rows.into_iter().map(BuildRow::decode).collect::<std::result::Result<_, _>>()?)
+        let rows = sqlx::query_as::<_, BuildRow>(&sql)
+            .bind(&app.uuid)
+            .fetch_all(&self.pool)
+            .await?;
+        Ok(rows
+            .into_iter()
+            .map(BuildRow::decode)
+            .collect::<std::result::Result<_, _>>()?)
     }
 
     pub async fn insert_config(&self, app: &App, owner: &str, maps: &ConfigMaps) -> Result<Config> {
@@ -480,7 +523,9 @@ impl Store {
         .bind(now)
         .execute(&self.pool)
         .await?;
-        self.build(&uuid).await?.ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+        self.build(&uuid)
+            .await?
+            .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
     }
 
     /// Adds a release with the next version number of the app.
@@ -517,7 +562,9 @@ impl Store {
         .await
         .map_err(unique)?;
         tx.commit().await?;
-        self.release_by_uuid(&uuid).await?.ok_or(StoreError::Db(sqlx::Error::RowNotFound))
+        self.release_by_uuid(&uuid)
+            .await?
+            .ok_or(StoreError::Db(sqlx::Error::RowNotFound))
     }
 
     /// Deletes a release and, with it, the container rows that belong to it.
@@ -533,7 +580,11 @@ impl Store {
 
     /// Containers of an app, oldest first; `process_type` narrows to one type, and `run`
     /// containers are left out unless asked for by type.
-    pub async fn containers(&self, app: &App, process_type: Option<&str>) -> Result<Vec<Container>> {
+    pub async fn containers(
+        &self,
+        app: &App,
+        process_type: Option<&str>,
+    ) -> Result<Vec<Container>> {
         let rows = match process_type {
             Some(t) => {
                 let sql = format!(
@@ -551,7 +602,10 @@ impl Store {
                     "{} WHERE c.app = $1 AND c.type <> 'run' ORDER BY c.seq",
                     CONTAINER_SELECT
                 );
-                sqlx::query_as::<_, Container>(&sql).bind(&app.uuid).fetch_all(&self.pool).await?
+                sqlx::query_as::<_, Container>(&sql)
+                    .bind(&app.uuid)
+                    .fetch_all(&self.pool)
+                    .await?
             }
         };
         Ok(rows)
@@ -560,7 +614,9 @@ impl Store {
     /// Every container of every app that is not a one-off, oldest first (for reconciling).
     pub async fn all_containers(&self) -> Result<Vec<Container>> {
         let sql = format!("{} WHERE c.type <> 'run' ORDER BY c.seq", CONTAINER_SELECT);
-        Ok(sqlx::query_as::<_, Container>(&sql).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Container>(&sql)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn max_container_num(&self, app: &App, process_type: &str) -> Result<i64> {
@@ -595,7 +651,10 @@ impl Store {
         .execute(&self.pool)
         .await?;
         let sql = format!("{} WHERE c.uuid = $1", CONTAINER_SELECT);
-        Ok(sqlx::query_as::<_, Container>(&sql).bind(&uuid).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Container>(&sql)
+            .bind(&uuid)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn delete_container(&self, container: &Container) -> Result<()> {
@@ -610,7 +669,10 @@ impl Store {
 
     pub async fn domains(&self, app: &App) -> Result<Vec<Domain>> {
         let sql = format!("{} WHERE d.app = $1 ORDER BY d.seq", DOMAIN_SELECT);
-        Ok(sqlx::query_as::<_, Domain>(&sql).bind(&app.uuid).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Domain>(&sql)
+            .bind(&app.uuid)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn all_domains(&self) -> Result<Vec<(String, String)>> {
@@ -643,7 +705,10 @@ impl Store {
         .await
         .map_err(unique)?;
         let sql = format!("{} WHERE d.domain = $1", DOMAIN_SELECT);
-        Ok(sqlx::query_as::<_, Domain>(&sql).bind(domain).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Domain>(&sql)
+            .bind(domain)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     /// False when the app has no such domain.
@@ -660,12 +725,18 @@ impl Store {
 
     pub async fn keys(&self, user: &User) -> Result<Vec<Key>> {
         let sql = format!("{} WHERE k.owner_id = $1 ORDER BY k.seq", KEY_SELECT);
-        Ok(sqlx::query_as::<_, Key>(&sql).bind(user.id).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Key>(&sql)
+            .bind(user.id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     /// The newest of the user's keys with that label.
     pub async fn key(&self, user: &User, id: &str) -> Result<Option<Key>> {
-        let sql = format!("{} WHERE k.owner_id = $1 AND k.id = $2 ORDER BY k.seq DESC", KEY_SELECT);
+        let sql = format!(
+            "{} WHERE k.owner_id = $1 AND k.id = $2 ORDER BY k.seq DESC",
+            KEY_SELECT
+        );
         Ok(sqlx::query_as::<_, Key>(&sql)
             .bind(user.id)
             .bind(id)
@@ -674,12 +745,13 @@ impl Store {
     }
 
     pub async fn key_fingerprint_taken(&self, user: &User, fingerprint: &str) -> Result<bool> {
-        let n: i64 =
-            sqlx::query_scalar("SELECT COUNT(*) FROM keys WHERE owner_id = $1 AND fingerprint = $2")
-                .bind(user.id)
-                .bind(fingerprint)
-                .fetch_one(&self.pool)
-                .await?;
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM keys WHERE owner_id = $1 AND fingerprint = $2",
+        )
+        .bind(user.id)
+        .bind(fingerprint)
+        .fetch_one(&self.pool)
+        .await?;
         Ok(n > 0)
     }
 
@@ -691,7 +763,13 @@ impl Store {
         Ok(n > 0)
     }
 
-    pub async fn add_key(&self, user: &User, id: &str, public: &str, fingerprint: &str) -> Result<Key> {
+    pub async fn add_key(
+        &self,
+        user: &User,
+        id: &str,
+        public: &str,
+        fingerprint: &str,
+    ) -> Result<Key> {
         let now = now_micros();
         let uuid = new_uuid();
         sqlx::query(
@@ -708,7 +786,10 @@ impl Store {
         .await
         .map_err(unique)?;
         let sql = format!("{} WHERE k.uuid = $1", KEY_SELECT);
-        Ok(sqlx::query_as::<_, Key>(&sql).bind(&uuid).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Key>(&sql)
+            .bind(&uuid)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn delete_key(&self, key: &Key) -> Result<()> {
@@ -723,11 +804,17 @@ impl Store {
 
     pub async fn certs(&self, user: &User) -> Result<Vec<Cert>> {
         let sql = format!("{} WHERE c.owner_id = $1 ORDER BY c.id", CERT_SELECT);
-        Ok(sqlx::query_as::<_, Cert>(&sql).bind(user.id).fetch_all(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Cert>(&sql)
+            .bind(user.id)
+            .fetch_all(&self.pool)
+            .await?)
     }
 
     pub async fn cert(&self, user: &User, common_name: &str) -> Result<Option<Cert>> {
-        let sql = format!("{} WHERE c.owner_id = $1 AND c.common_name = $2", CERT_SELECT);
+        let sql = format!(
+            "{} WHERE c.owner_id = $1 AND c.common_name = $2",
+            CERT_SELECT
+        );
         Ok(sqlx::query_as::<_, Cert>(&sql)
             .bind(user.id)
             .bind(common_name)
@@ -759,7 +846,10 @@ impl Store {
         .await
         .map_err(unique)?;
         let sql = format!("{} WHERE c.id = $1", CERT_SELECT);
-        Ok(sqlx::query_as::<_, Cert>(&sql).bind(id).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Cert>(&sql)
+            .bind(id)
+            .fetch_one(&self.pool)
+            .await?)
     }
 
     pub async fn delete_cert(&self, cert: &Cert) -> Result<()> {
@@ -793,7 +883,10 @@ impl Store {
         .execute(&self.pool)
         .await?;
         let sql = format!("{} WHERE p.uuid = $1", PUSH_SELECT);
-        Ok(sqlx::query_as::<_, Push>(&sql).bind(&uuid).fetch_one(&self.pool).await?)
+        Ok(sqlx::query_as::<_, Push>(&sql)
+            .bind(&uuid)
+            .fetch_one(&self.pool)
+            .await?)
     }
 }
 

@@ -203,7 +203,10 @@ pub struct Container {
 impl Container {
     /// The scheduler's name for it: `<app>_v<version>.<type>.<num>`.
     pub fn job_name(&self) -> String {
-        format!("{}_v{}.{}.{}", self.app, self.version, self.process_type, self.num)
+        format!(
+            "{}_v{}.{}.{}",
+            self.app, self.version, self.process_type, self.num
+        )
     }
 }
 

@@ -54,7 +54,10 @@ impl TestServer {
             router: server.router_addr,
             server: Some(server),
             data,
-            http: reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap(),
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
         }
     }
 
@@ -72,7 +75,10 @@ impl TestServer {
     pub async fn call(&self, method: &str, path: &str, token: Option<&str>, body: Value) -> Resp {
         let mut req = self
             .http
-            .request(Method::from_bytes(method.as_bytes()).unwrap(), self.url(path))
+            .request(
+                Method::from_bytes(method.as_bytes()).unwrap(),
+                self.url(path),
+            )
             .header("content-type", "application/json");
         if let Some(t) = token {
             req = req.header("authorization", format!("token {t}"));
@@ -107,7 +113,12 @@ impl TestServer {
             .await;
         assert_eq!(r.status, StatusCode::CREATED, "register {name}: {}", r.text);
         let r = self
-            .call("POST", "/v1/auth/login/", None, json!({"username": name, "password": "s3cret"}))
+            .call(
+                "POST",
+                "/v1/auth/login/",
+                None,
+                json!({"username": name, "password": "s3cret"}),
+            )
             .await;
         assert_eq!(r.status, StatusCode::OK, "login {name}: {}", r.text);
         r.json["token"].as_str().unwrap().to_string()
@@ -154,7 +165,12 @@ impl Resp {
         let headers = r.headers().clone();
         let text = r.text().await.unwrap_or_default();
         let json = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Resp { status, headers, text, json }
+        Resp {
+            status,
+            headers,
+            text,
+            json,
+        }
     }
 
     pub fn header(&self, name: &str) -> Option<&str> {
@@ -167,15 +183,22 @@ pub fn python_app(root: &Path, body: &str) -> PathBuf {
     let dir = root.join(format!("app-{}", uuid_like()));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("index.html"), body).unwrap();
-    std::fs::write(dir.join("Procfile"), "web: python3 -m http.server $PORT --bind 127.0.0.1\n")
-        .unwrap();
+    std::fs::write(
+        dir.join("Procfile"),
+        "web: python3 -m http.server $PORT --bind 127.0.0.1\n",
+    )
+    .unwrap();
     dir
 }
 
 fn uuid_like() -> String {
     use std::sync::atomic::{AtomicU32, Ordering};
     static N: AtomicU32 = AtomicU32::new(0);
-    format!("{}-{}", std::process::id(), N.fetch_add(1, Ordering::Relaxed))
+    format!(
+        "{}-{}",
+        std::process::id(),
+        N.fetch_add(1, Ordering::Relaxed)
+    )
 }
 
 /// Polls `check` every 50 ms until it is true or `timeout` passes.
