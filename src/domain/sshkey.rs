@@ -46,13 +46,12 @@ impl PublicKey {
 
         let blob = decode_base64(data)?;
 
-        match ssh_key::PublicKey::from_openssh(text) {
-            Ok(_) => {}
-            // Raised when the type word and the type inside the key data disagree.
-            Err(ssh_key::Error::AlgorithmUnknown) => {
-                return Err(format!("The key data does not hold a {kind} key."))
-            }
-            Err(err) => return Err(format!("The key data is not a valid {kind} key ({err}).")),
+        // The decoded blob is parsed rather than the whole line so that errors speak of
+        // the key data; the type word must then name the type inside it.
+        let key = ssh_key::PublicKey::from_bytes(&blob)
+            .map_err(|err| format!("The key data is not a valid {kind} key ({err})."))?;
+        if key.algorithm().as_str() != kind {
+            return Err(format!("The key data does not hold a {kind} key."));
         }
 
         Ok(PublicKey {
