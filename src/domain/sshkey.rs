@@ -83,7 +83,9 @@ fn decode_base64(data: &str) -> Result<Vec<u8>, String> {
             Err(INCORRECT_PADDING.into())
         }
         Err(DecodeError::InvalidLastSymbol(..)) => Err(INCORRECT_PADDING.into()),
-        Err(DecodeError::InvalidByte(..)) if data.len() % 4 != 0 => Err(INCORRECT_PADDING.into()),
+        Err(DecodeError::InvalidByte(..)) if !data.len().is_multiple_of(4) => {
+            Err(INCORRECT_PADDING.into())
+        }
         Err(DecodeError::InvalidByte(offset, byte)) => Err(format!(
             "The key data is not valid base64 (character {:?} at position {offset}).",
             char::from(byte)
