@@ -69,6 +69,30 @@ impl FieldErrors {
         }
     }
 
+    /// The value of a field check, or `None` with its field messages collected; any
+    /// other error is kept as a `non_field_errors` message so that nothing is lost.
+    pub fn take<T>(&mut self, result: ApiResult<T>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(ApiError::Fields(fields)) => {
+                for (name, messages) in fields {
+                    for message in messages {
+                        self.add(&name, message);
+                    }
+                }
+                None
+            }
+            Err(other) => {
+                let message = other
+                    .body()
+                    .and_then(|b| b.get("detail").and_then(|d| d.as_str()).map(str::to_string))
+                    .unwrap_or_else(|| "Invalid input.".into());
+                self.add("non_field_errors", message);
+                None
+            }
+        }
+    }
+
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
     }
