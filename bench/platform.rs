@@ -28,9 +28,16 @@ fn main() {
         .stderr(Stdio::null())
         .spawn()
         .expect("start coxswain");
-    let http = Client::builder().timeout(Duration::from_secs(30)).build().expect("client");
+    let http = Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .expect("client");
     let base = format!("http://127.0.0.1:{api}");
-    wait_until(|| http.get(format!("{base}/healthz")).send().is_ok_and(|r| r.status() == 200));
+    wait_until(|| {
+        http.get(format!("{base}/healthz"))
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+    });
     std::thread::sleep(Duration::from_millis(500));
     let idle_rss = rss_kib(&controller);
 
@@ -56,8 +63,11 @@ fn main() {
     let app_dir = data.path().join("app");
     std::fs::create_dir_all(&app_dir).expect("app dir");
     std::fs::write(app_dir.join("index.html"), "hello from the benchmark\n").expect("index");
-    std::fs::write(app_dir.join("Procfile"), "web: python3 -m http.server $PORT --bind 127.0.0.1\n")
-        .expect("Procfile");
+    std::fs::write(
+        app_dir.join("Procfile"),
+        "web: python3 -m http.server $PORT --bind 127.0.0.1\n",
+    )
+    .expect("Procfile");
 
     // 1. Build POST to the first 200 through the router, on a fresh app each round.
     let mut deploys = Vec::new();
@@ -79,7 +89,10 @@ fn main() {
         });
         deploys.push(started.elapsed());
     }
-    report("deploy: build POST to first 200 through the router", &deploys);
+    report(
+        "deploy: build POST to first 200 through the router",
+        &deploys,
+    );
 
     // 2. Scale web 0 → 20 → 0 on one app.
     let app = "bench0";
@@ -87,15 +100,27 @@ fn main() {
     let mut downs = Vec::new();
     let mut busy_rss = 0;
     for _ in 0..3 {
-        call(reqwest::Method::POST, &format!("/v1/apps/{app}/scale"), json!({"web": 0}));
+        call(
+            reqwest::Method::POST,
+            &format!("/v1/apps/{app}/scale"),
+            json!({"web": 0}),
+        );
         let started = Instant::now();
-        let r = call(reqwest::Method::POST, &format!("/v1/apps/{app}/scale"), json!({"web": 20}));
+        let r = call(
+            reqwest::Method::POST,
+            &format!("/v1/apps/{app}/scale"),
+            json!({"web": 20}),
+        );
         assert_eq!(r.status(), 204, "scale up");
         ups.push(started.elapsed());
         std::thread::sleep(Duration::from_millis(300));
         busy_rss = busy_rss.max(rss_kib(&controller));
         let started = Instant::now();
-        let r = call(reqwest::Method::POST, &format!("/v1/apps/{app}/scale"), json!({"web": 0}));
+        let r = call(
+            reqwest::Method::POST,
+            &format!("/v1/apps/{app}/scale"),
+            json!({"web": 0}),
+        );
         assert_eq!(r.status(), 204, "scale down");
         downs.push(started.elapsed());
     }
@@ -103,7 +128,10 @@ fn main() {
     report("scale web 20 -> 0", &downs);
 
     println!("controller RSS idle: {:.1} MiB", idle_rss as f64 / 1024.0);
-    println!("controller RSS with 20 containers: {:.1} MiB", busy_rss as f64 / 1024.0);
+    println!(
+        "controller RSS with 20 containers: {:.1} MiB",
+        busy_rss as f64 / 1024.0
+    );
 
     stop(&mut controller);
 }
@@ -137,7 +165,8 @@ fn wait_until(mut check: impl FnMut() -> bool) {
 
 /// Resident memory of the controller process, in KiB.
 fn rss_kib(child: &Child) -> u64 {
-    let status = std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
+    let status =
+        std::fs::read_to_string(format!("/proc/{}/status", child.id())).unwrap_or_default();
     status
         .lines()
         .find_map(|l| l.strip_prefix("VmRSS:"))

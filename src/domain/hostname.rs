@@ -59,7 +59,7 @@ mod tests {
             "test-domain.example.com",
             "django.paas-sandbox",
             "domain",
-            &format!("not.too.l{}ng", "o".repeat(59)),
+            &format!("not.too.l{}ng", "o".repeat(60)), // a 63-character label
             "3com.com",
             "w3.example.com",
             "MYDOMAIN.NET",
@@ -87,7 +87,7 @@ mod tests {
             "django.pass--sandbox",
             "domain1",
             "3333.com",
-            &format!("too.l{}ng", "o".repeat(60)),
+            &format!("too.l{}ng", "o".repeat(61)), // a 64-character label
             "",
             "a..b",
             "ünïcode.com",
