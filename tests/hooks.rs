@@ -13,7 +13,7 @@
 //! | a_push_without_its_fields_is_refused_and_nothing_is_stored | §3.12.1 |
 //! | the_config_hook_answers_the_config_typed_for_the_builder | B.11 #118, §3.12.3, §9 item 9 |
 //! | a_build_hook_without_an_image_is_refused | §3.12.2 |
-//! | the_build_hook_deploys_and_answers_the_version_and_domain | B.11 #115/#116/#119, §9 item 20 (ignored until the local scheduler lands) |
+//! | the_build_hook_deploys_and_answers_the_version_and_domain | B.11 #115/#116/#119, §9 item 20 |
 
 mod common;
 
@@ -321,7 +321,7 @@ async fn a_build_hook_without_an_image_is_refused() {
 }
 
 #[tokio::test]
-#[ignore = "needs the local scheduler"]
+
 async fn the_build_hook_deploys_and_answers_the_version_and_domain() {
     let (s, admin) = setup().await;
     let image = common::python_app(s.data.path(), "hello from the build hook");
