@@ -87,7 +87,7 @@ mod tests {
             "django.pass--sandbox",
             "domain1",
             "3333.com",
-            &format!("too.l{}ng", "o".repeat(60)),
+            &format!("too.l{}ng", "o".repeat(61)), // a 64-character label
             "",
             "a..b",
             "ünïcode.com",
