@@ -48,8 +48,11 @@ impl Platform {
 
         let _guard = self.lock(&app.id).await;
         let latest = self.latest(app).await?;
+        // An app whose structure only pruning emptied has been scaled before: it is not
+        // scaled to the default again (as when it is scaled to zero).
+        let mut may_default_scale = true;
         if let Some(previous) = &latest.build {
-            self.prune_types(app, previous, &procfile).await?;
+            may_default_scale = !self.prune_types(app, previous, &procfile).await?;
         }
         let build = self
             .store
@@ -74,13 +77,15 @@ impl Platform {
         let release = self
             .new_release(app, user, &latest.config.uuid, Some(&build.uuid), &summary)
             .await?;
-        self.deploy_or_undo(app, user, release.clone()).await?;
+        self.deploy_or_undo(app, user, release.clone(), may_default_scale)
+            .await?;
         Ok((build, release))
     }
 
     /// Destroys the containers of process types the new build no longer declares, and
-    /// drops those types from the app's structure.
-    async fn prune_types(&self, app: &App, previous: &Build, procfile: &Value) -> Result<()> {
+    /// drops those types from the app's structure. Says whether that left the structure
+    /// empty.
+    async fn prune_types(&self, app: &App, previous: &Build, procfile: &Value) -> Result<bool> {
         let keep = |t: &str| procfile.as_object().is_some_and(|m| m.contains_key(t));
         let gone: Vec<String> = previous
             .process_types()
@@ -88,7 +93,7 @@ impl Platform {
             .filter(|t| !keep(t))
             .collect();
         if gone.is_empty() {
-            return Ok(());
+            return Ok(false);
         }
         let doomed: Vec<_> = self
             .store
@@ -102,10 +107,11 @@ impl Platform {
         for t in &gone {
             structure.remove(t);
         }
+        let emptied = structure.is_empty();
         self.store
             .set_structure(app, &Value::Object(structure))
             .await?;
-        Ok(())
+        Ok(emptied)
     }
 
     /// Lays a config change over the latest release's config, makes the release and
@@ -133,7 +139,7 @@ impl Platform {
                 &summary,
             )
             .await?;
-        let ctx = self.deploy_or_undo(app, user, release).await?;
+        let ctx = self.deploy_or_undo(app, user, release, true).await?;
         Ok((config, ctx))
     }
 
@@ -153,7 +159,7 @@ impl Platform {
         let release = self
             .new_release(app, user, &old.config, old.build.as_deref(), &summary)
             .await?;
-        let ctx = self.deploy_or_undo(app, user, release).await?;
+        let ctx = self.deploy_or_undo(app, user, release, true).await?;
         Ok(ctx.release.version)
     }
 
@@ -186,9 +192,10 @@ impl Platform {
         app: &App,
         user: &User,
         release: Release,
+        may_default_scale: bool,
     ) -> Result<ReleaseContext> {
         let ctx = self.context(release).await?;
-        if let Err(err) = self.deploy(app, user, &ctx).await {
+        if let Err(err) = self.deploy(app, user, &ctx, may_default_scale).await {
             self.store.delete_release(&ctx.release).await?;
             return Err(err);
         }
@@ -197,7 +204,13 @@ impl Platform {
 
     /// Spec §4.4: clone every container into the new release, bring the clones up, then
     /// destroy the old ones; on the first build, scale to the default structure.
-    async fn deploy(&self, app: &App, user: &User, ctx: &ReleaseContext) -> Result<()> {
+    async fn deploy(
+        &self,
+        app: &App,
+        user: &User,
+        ctx: &ReleaseContext,
+        may_default_scale: bool,
+    ) -> Result<()> {
         let existing = self.store.containers(app, None).await?;
         let mut clones = Vec::with_capacity(existing.len());
         for c in &existing {
@@ -218,7 +231,8 @@ impl Platform {
             .app(&app.id)
             .await?
             .ok_or(PlatformError::NotFound)?;
-        if let (true, Some(build)) = (fresh.structure().is_empty(), &ctx.build) {
+        let unscaled = may_default_scale && fresh.structure().is_empty();
+        if let (true, Some(build)) = (unscaled, &ctx.build) {
             let default = default_process_type(build);
             let declared = build.process_types();
             if default != "cmd" && !declared.iter().any(|t| t == default) {

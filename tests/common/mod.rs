@@ -218,3 +218,98 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+impl TestServer {
+    /// A server whose local scheduler is wrapped in the fault injector; no fault is set.
+    pub async fn start_faulty() -> (TestServer, Arc<coxswain::scheduler::faulty::Faulty>) {
+        use coxswain::applog::AppLog;
+        use coxswain::scheduler::faulty::Faulty;
+        use coxswain::scheduler::local::{LocalOptions, LocalScheduler};
+
+        let data = tempfile::tempdir().unwrap();
+        let dir = data.path().to_path_buf();
+        let local = LocalScheduler::new(
+            dir.clone(),
+            AppLog::new(dir.join("logs")).unwrap(),
+            LocalOptions::default(),
+        )
+        .unwrap();
+        let faulty = Faulty::new(local);
+        let s = settings(&dir);
+        let server = Server::start(&s, Some(faulty.clone() as Arc<dyn Scheduler>))
+            .await
+            .expect("server starts");
+        let ts = TestServer {
+            api: server.api_addr,
+            router: server.router_addr,
+            server: Some(server),
+            data,
+            http: reqwest::Client::builder()
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .unwrap(),
+        };
+        (ts, faulty)
+    }
+
+    /// Sends a request with exactly the given headers and raw body.
+    pub async fn raw(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<Vec<u8>>,
+    ) -> Resp {
+        let mut req = self.http.request(
+            Method::from_bytes(method.as_bytes()).unwrap(),
+            self.url(path),
+        );
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.body(b);
+        }
+        Resp::from(req.send().await.expect("request sent")).await
+    }
+
+    /// Creates a build of `dir` (a directory or archive path) and asserts it succeeded.
+    pub async fn build(&self, token: &str, app: &str, body: Value) -> Resp {
+        let r = self
+            .post(&format!("/v1/apps/{app}/builds"), token, body)
+            .await;
+        assert_eq!(r.status, StatusCode::CREATED, "build {app}: {}", r.text);
+        r
+    }
+
+    /// The app's containers (first page).
+    pub async fn containers(&self, token: &str, app: &str) -> Vec<Value> {
+        let r = self.get(&format!("/v1/apps/{app}/containers"), token).await;
+        assert_eq!(r.status, StatusCode::OK, "containers {app}: {}", r.text);
+        r.json["results"].as_array().cloned().unwrap_or_default()
+    }
+
+    /// The number of the app's releases.
+    pub async fn release_count(&self, token: &str, app: &str) -> u64 {
+        let r = self.get(&format!("/v1/apps/{app}/releases"), token).await;
+        assert_eq!(r.status, StatusCode::OK, "releases {app}: {}", r.text);
+        r.json["count"].as_u64().unwrap()
+    }
+}
+
+/// `type.num state` of each container, sorted, for compact assertions.
+pub fn ps(containers: &[Value]) -> Vec<String> {
+    let mut v: Vec<String> = containers
+        .iter()
+        .map(|c| {
+            format!(
+                "{}.{} {}",
+                c["type"].as_str().unwrap(),
+                c["num"],
+                c["state"].as_str().unwrap()
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
