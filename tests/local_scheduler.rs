@@ -631,6 +631,9 @@ async fn a_new_scheduler_kills_what_a_killed_controller_left_running() {
         .parse()
         .unwrap();
 
+    // Take the warden out first, as if it had been killed too, so that only the record
+    // is left to clean up after the controller.
+    kill_warden_of(controller.id() as i32);
     controller.kill().unwrap(); // SIGKILL: no shutdown, no cleanup
     controller.wait().unwrap();
     // The shell died with the controller (parent-death signal), its child did not.
@@ -647,6 +650,58 @@ async fn a_new_scheduler_kills_what_a_killed_controller_left_running() {
     );
     let record = fs::read_to_string(dir.path().join("data/run/containers")).unwrap();
     assert_eq!(record, "");
+}
+
+/// SIGKILLs the warden shell the scheduler of process `controller` started.
+fn kill_warden_of(controller: i32) {
+    for entry in fs::read_dir("/proc").unwrap().flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let ppid = stat
+            .rsplit_once(')')
+            .and_then(|(_, rest)| rest.split_whitespace().nth(1))
+            .and_then(|p| p.parse::<i32>().ok());
+        let cmdline = fs::read_to_string(format!("/proc/{pid}/cmdline")).unwrap_or_default();
+        if ppid == Some(controller) && cmdline.contains("sleep 3600") {
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+        }
+    }
+}
+
+/// The warden alone: a killed controller's containers die with it, whole process trees
+/// included, before any new controller starts.
+#[tokio::test]
+async fn the_warden_kills_every_container_process_when_the_controller_dies() {
+    if let Ok(dir) = std::env::var(CONTROLLER_ROLE) {
+        return play_the_killed_controller(PathBuf::from(dir)).await;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let mut controller = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "--exact",
+            "the_warden_kills_every_container_process_when_the_controller_dies",
+            "--nocapture",
+        ])
+        .env(CONTROLLER_ROLE, dir.path())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pidfile = dir.path().join("child.pid");
+    assert!(eventually(Duration::from_secs(8), || pidfile.exists()).await);
+    let child: i32 = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    controller.kill().unwrap();
+    controller.wait().unwrap();
+    assert!(
+        eventually(Duration::from_secs(3), || !alive(child)).await,
+        "the background child {child} outlived the controller"
+    );
 }
 
 async fn play_the_killed_controller(dir: PathBuf) {

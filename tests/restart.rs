@@ -4,7 +4,7 @@
 //! |---|---|
 //! | a_terminated_controller_stops_its_apps_and_restores_them_on_start | DESIGN restart, §4.4 |
 //! | a_killed_controller_takes_its_apps_along_and_restores_them_once | DESIGN restart |
-//! | the_app_processes_die_with_a_killed_controller (ignored, fails) | DESIGN restart (PDEATHSIG) |
+//! | the_app_processes_die_with_a_killed_controller | DESIGN restart (PDEATHSIG) |
 //! | bad_configuration_exits_2_with_one_line | DESIGN command line |
 
 mod common;
@@ -303,8 +303,6 @@ async fn a_killed_controller_takes_its_apps_along_and_restores_them_once() {
 }
 
 #[tokio::test]
-#[ignore = "fails: a web process outlives a SIGKILLed controller until the next start \
-            kills it, because PR_SET_PDEATHSIG reaches only the shell, not what it forks"]
 async fn the_app_processes_die_with_a_killed_controller() {
     let root = tempfile::tempdir().unwrap();
     let (data, mut c, _http, _token) = deployed(root.path()).await;

@@ -147,7 +147,7 @@ impl LocalScheduler {
         let path = std::env::var("PATH").ok().filter(|p| !p.is_empty());
         let core = Core {
             log,
-            spawner: Spawner::new()?,
+            spawner: Spawner::new(&data_dir.join("run").join("containers"))?,
             record,
             path: path.unwrap_or_else(|| DEFAULT_PATH.to_string()),
         };

@@ -50,12 +50,16 @@ pub(super) struct Spawner {
 
 impl Spawner {
     /// Starts the spawner thread; it ends when the spawner is dropped, and the processes it
-    /// started then receive SIGKILL from the kernel.
-    pub fn new() -> io::Result<Spawner> {
+    /// started then receive SIGKILL from the kernel. The thread first starts the warden
+    /// (see `spawn_warden`), which watches over the process groups listed in `record`.
+    pub fn new(record: &Path) -> io::Result<Spawner> {
         let (tx, rx) = mpsc::channel::<Request>();
+        let record = record.to_path_buf();
+        let (ready, warden) = mpsc::channel::<io::Result<()>>();
         thread::Builder::new()
             .name("coxswain-spawner".into())
             .spawn(move || {
+                let _ = ready.send(spawn_warden(&record));
                 for request in rx {
                     let result = spawn_group(&request.launch);
                     if let Err(Ok(orphan)) = request.reply.send(result) {
@@ -64,6 +68,9 @@ impl Spawner {
                     }
                 }
             })?;
+        warden
+            .recv()
+            .map_err(|_| io::Error::other("the spawner thread ended at start"))??;
         Ok(Spawner {
             requests: Mutex::new(tx),
         })
@@ -150,6 +157,64 @@ fn spawn_group(launch: &Launch) -> io::Result<Spawned> {
         output,
         exit,
     })
+}
+
+/// What the warden runs: on SIGTERM it SIGKILLs every process group in the record file
+/// (its `$0`), then exits. `wait` returns at once when the signal arrives.
+const WARDEN: &str = r#"trap 'kill "$!" 2>/dev/null
+while read -r pgid rest; do kill -s KILL -- "-$pgid" 2>/dev/null; done < "$0"
+exit 0' TERM
+while :; do sleep 3600 & wait "$!"; done"#;
+
+/// Starts the warden: a small shell that gets SIGTERM from the kernel when this thread
+/// ends (its parent-death signal), that is when the controller dies, however it dies.
+/// It then kills every container process group still in the runtime record. The
+/// parent-death signal of each container's shell only reaches that shell, not what the
+/// shell started; the warden reaches the whole group. Runs on the spawner thread only.
+fn spawn_warden(record: &Path) -> io::Result<()> {
+    // SAFETY: getpid has no preconditions.
+    let controller = unsafe { libc::getpid() };
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(WARDEN)
+        .arg(record)
+        .env_clear()
+        .env("PATH", "/usr/local/bin:/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // SAFETY: only async-signal-safe calls between fork and exec, as in `spawn_group`.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(
+                libc::PR_SET_PDEATHSIG,
+                libc::SIGTERM as libc::c_ulong,
+                0,
+                0,
+                0,
+            ) == -1
+            {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::getppid() != controller {
+                return Err(io::Error::other("the controller is gone"));
+            }
+            Ok(())
+        });
+    }
+    let child = command.spawn()?;
+    let pid = child.id() as i32;
+    thread::Builder::new()
+        .name("coxswain-warden".into())
+        .stack_size(64 * 1024)
+        .spawn(move || {
+            wait_for(pid);
+        })?;
+    Ok(())
 }
 
 /// Blocks until `pid` (a child of this process) exits, and reaps it.
