@@ -160,11 +160,16 @@ impl Deis {
     /// The command runs in the (git-free) home directory, with stdin at EOF, off the
     /// runtime's worker threads so the in-process server keeps serving.
     async fn run_as(&self, profile: Option<&str>, args: &[&str]) -> Out {
+        self.run_in(self.home.path(), profile, args).await
+    }
+
+    /// Runs `deis <args>` in `dir` (where the client looks for a git remote).
+    async fn run_in(&self, dir: &Path, profile: Option<&str>, args: &[&str]) -> Out {
         let mut cmd = Command::new(&self.bin);
         cmd.args(args)
             .env("DEIS_HARNESS_HOME", self.home.path())
             .env_remove("DEIS_PROFILE")
-            .current_dir(self.home.path())
+            .current_dir(dir)
             .stdin(Stdio::null());
         if let Some(p) = profile {
             cmd.env("DEIS_PROFILE", p);
@@ -730,6 +735,27 @@ async fn collaborators_strangers_and_missing_apps() {
     deis.run(&["apps:destroy", "-a", "shared", "--confirm=shared"])
         .await
         .ok_with(&["done in"]);
+
+    // Inside a git repository the client sends no id (the server names the app), adds
+    // a `deis` remote, infers the app from it, and removes it on destroy.
+    let repo = deis.home.path().join("repo");
+    std::fs::create_dir(&repo).unwrap();
+    tool(&repo, &["git", "init", "-q"]);
+    let created = deis.run_in(&repo, None, &["apps:create"]).await;
+    created.ok_with(&["Git remote deis added"]);
+    let name = created
+        .stdout
+        .split("done, created ")
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .unwrap_or_else(|| panic!("no app name in {}", created.context()))
+        .to_string();
+    deis.run_in(&repo, None, &["apps:info"])
+        .await
+        .ok_with(&[&format!("=== {name} Application")]);
+    deis.run_in(&repo, None, &["apps:destroy", &format!("--confirm={name}")])
+        .await
+        .ok_with(&[&format!("Destroying {name}..."), "Git remote deis removed"]);
     s.stop().await;
 }
 
