@@ -55,7 +55,8 @@ pub struct ContainerSpec {
     pub num: u32,
     /// Release version the container belongs to.
     pub version: u32,
-    /// The build's `image` as stored (local: a path or `file://` URL; docker: a reference).
+    /// The build's `image` as stored (local: a path or `file://` URL, optionally with a
+    /// Docker-style `:tag` label, see `local/build.rs`; docker: a reference).
     pub image: String,
     /// The build's uuid; the local scheduler keeps each build's files under it.
     pub build: String,

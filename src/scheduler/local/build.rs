@@ -1,5 +1,14 @@
 //! Builds of the local scheduler: a build's `image` is a directory or a `.tar.gz`/`.tgz`
 //! archive of one, copied or unpacked once into `builds/<app>/<build uuid>/`.
+//!
+//! The image may carry a Docker-style `:tag` after its last path component
+//! (`/srv/apps/web:v1`, `file:///srv/apps/web.tgz:latest`). The Deis client's
+//! `builds:create` refuses an image "without a tag" before it sends anything (its
+//! `parse_repository_tag` wants a `:` whose suffix holds no `/`), so a bare path could not
+//! be deployed with it. The tag is only a label: it stays in the build's `image` and the
+//! release summary (`alice deployed /srv/apps/web:v1`) but does not select anything. A
+//! path that exists exactly as given wins, so a directory really named `web:v1` is still
+//! that directory.
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -12,7 +21,8 @@ use crate::scheduler::SchedulerError;
 
 /// What the local scheduler accepts, for error messages.
 const ACCEPTED: &str = "the local scheduler runs directories and .tar.gz/.tgz archives, \
-                        given as an absolute path or a file:// URL";
+                        given as an absolute path or a file:// URL, optionally followed \
+                        by a :tag";
 
 /// Where a build's files come from.
 #[derive(Debug)]
@@ -36,6 +46,7 @@ pub(super) fn classify(image: &str) -> Result<Source, SchedulerError> {
     if !path.is_absolute() {
         return Err(invalid(format!("{image} is not a path; {ACCEPTED}")));
     }
+    let path = without_tag(path);
 
     let meta = match fs::metadata(&path) {
         Ok(meta) => meta,
@@ -65,6 +76,32 @@ pub(super) fn classify(image: &str) -> Result<Source, SchedulerError> {
             "{} is neither a directory nor a .tar.gz/.tgz archive; {ACCEPTED}",
             path.display()
         )))
+    }
+}
+
+/// `path` without a trailing Docker-style `:tag`, unless the path exists as given. A tag is what Docker allows: `[A-Za-z0-9_][A-Za-z0-9_.-]*`,
+/// at most 128 characters, after the last `:` of the last path component.
+fn without_tag(path: PathBuf) -> PathBuf {
+    if fs::symlink_metadata(&path).is_ok() {
+        return path;
+    }
+    let Some(text) = path.to_str() else {
+        return path;
+    };
+    let Some((base, tag)) = text.rsplit_once(':') else {
+        return path;
+    };
+    let valid_tag = !tag.is_empty()
+        && tag.len() <= 128
+        && !tag.starts_with(['.', '-'])
+        && tag
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
+    let untagged = PathBuf::from(base);
+    if valid_tag && untagged.is_absolute() && untagged.file_name().is_some() {
+        untagged
+    } else {
+        path
     }
 }
 
@@ -271,5 +308,33 @@ mod tests {
                 .to_string()
                 .contains("directories and .tar.gz/.tgz archives"));
         }
+    }
+
+    #[test]
+    fn a_tag_after_the_path_is_a_label() {
+        let root = tempfile::tempdir().unwrap();
+        let app = root.path().join("app");
+        fs::create_dir(&app).unwrap();
+        let tagged = root.path().join("tagged:v1");
+        fs::create_dir(&tagged).unwrap();
+        let dir = |image: String| match classify(&image) {
+            Ok(Source::Directory(d)) => d,
+            other => panic!("{image}: {other:?}"),
+        };
+        assert_eq!(dir(format!("{}:v1", app.display())), app);
+        assert_eq!(dir(format!("{}:latest", app.display())), app);
+        assert_eq!(dir(format!("file://{}:1.0_rc-2", app.display())), app);
+        // A path that exists as given is taken as it is.
+        assert_eq!(dir(tagged.display().to_string()), tagged);
+        // Not a tag: refused as a missing path.
+        for bad in [":", ":-x", ":a/b", ":v1:"] {
+            let image = format!("{}{bad}", app.display());
+            assert!(classify(&image).is_err(), "{image}");
+        }
+        let missing = format!("{}:v1", root.path().join("nope").display());
+        assert!(classify(&missing)
+            .unwrap_err()
+            .to_string()
+            .contains("does not exist"));
     }
 }
