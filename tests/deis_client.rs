@@ -11,9 +11,6 @@
 //!
 //! `DEIS_HARNESS_PY=2` (after `setup.sh --py2`) runs the same checks with the client
 //! unmodified on Python 2.7 instead of Python 3 with the harness's shims.
-//!
-//! The keys and certs tests are ignored until those endpoints exist in this branch:
-//! `cargo test --test deis_client -- --include-ignored` runs them.
 
 mod common;
 
@@ -775,7 +772,6 @@ fn tool(dir: &Path, argv: &[&str]) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs keys endpoints"]
 async fn keys_add_list_remove() {
     let mut s = TestServer::start().await;
     let deis = Deis::new(&s);
@@ -849,7 +845,6 @@ async fn keys_add_list_remove() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs certs endpoints"]
 async fn certs_add_list_remove() {
     let mut s = TestServer::start().await;
     let deis = Deis::new(&s);
