@@ -1173,3 +1173,33 @@ async fn run_answers_exit_code_and_output() {
         .contains("deis[api]: admin runs 'echo hi $FOO'\n"));
     assert_eq!(s.release_count(&t, "shop").await, 3);
 }
+
+#[tokio::test]
+async fn rolling_running_containers_back_to_a_release_without_a_build_is_refused() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    let r = s
+        .post("/v1/apps/shop/config", &t, json!({"values": {"A": "1"}}))
+        .await;
+    assert_eq!(r.status, 201);
+    let dir = tempfile::tempdir().unwrap();
+    let app = python_app(dir.path(), "shop");
+    let r = s
+        .build(&t, "shop", json!({"image": app.display().to_string()}))
+        .await;
+    assert_eq!(r.status, 201, "{}", r.text);
+
+    let r = s
+        .post("/v1/apps/shop/releases/rollback", &t, json!({"version": 2}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json,
+        json!({"detail": "v2 has no build: the running containers cannot be rolled back to it"})
+    );
+    assert_eq!(s.release_count(&t, "shop").await, 3);
+    let containers = s.containers(&t, "shop").await;
+    assert_eq!(ps(&containers), ["web.1 up"]);
+    assert_eq!(containers[0]["release"], "v3");
+}

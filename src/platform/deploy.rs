@@ -155,6 +155,12 @@ impl Platform {
         let Some(old) = self.store.release(app, target).await? else {
             return Err(PlatformError::NotFound);
         };
+        if old.build.is_none() && !self.store.containers(app, None).await?.is_empty() {
+            // Its containers would have nothing to run.
+            return Err(PlatformError::Invalid(format!(
+                "v{target} has no build: the running containers cannot be rolled back to it"
+            )));
+        }
         let summary = format!("{} rolled back to v{target}", user.username);
         let release = self
             .new_release(app, user, &old.config, old.build.as_deref(), &summary)
