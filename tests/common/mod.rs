@@ -152,6 +152,24 @@ impl TestServer {
     }
 }
 
+/// A test that ends without `stop` leaves its containers running while the runtime winds
+/// down, and the temporary data directory, runtime record included, is removed first: so
+/// the groups the record names are killed here, while it still exists.
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        let record = self.data.path().join("run").join("containers");
+        let text = std::fs::read_to_string(record).unwrap_or_default();
+        for pgid in text
+            .lines()
+            .filter_map(|l| l.split(' ').next()?.parse::<i32>().ok())
+        {
+            if pgid > 1 {
+                unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            }
+        }
+    }
+}
+
 pub struct Resp {
     pub status: StatusCode,
     pub headers: reqwest::header::HeaderMap,

@@ -161,9 +161,9 @@ fn spawn_group(launch: &Launch) -> io::Result<Spawned> {
 
 /// What the warden runs: on SIGTERM it SIGKILLs every process group in the record file
 /// (its `$0`), then exits. `wait` returns at once when the signal arrives.
-const WARDEN: &str = r#"trap 'kill "$!" 2>/dev/null
-while read -r pgid rest; do kill -s KILL -- "-$pgid" 2>/dev/null; done < "$0"
-exit 0' TERM
+/// Its last act kills its own process group, its `sleep` included.
+const WARDEN: &str = r#"trap 'while read -r pgid rest; do kill -s KILL -- "-$pgid" 2>/dev/null; done < "$0"
+kill -s KILL 0' TERM
 while :; do sleep 3600 & wait "$!"; done"#;
 
 /// Starts the warden: a small shell that gets SIGTERM from the kernel when this thread
