@@ -188,6 +188,7 @@ impl Platform {
                 other => other.into(),
             })?;
         self.log.event(&app.id, summary);
+        tracing::info!(app = %app.id, version = release.version, summary, "release created");
         Ok(release)
     }
 
@@ -202,9 +203,11 @@ impl Platform {
     ) -> Result<ReleaseContext> {
         let ctx = self.context(release).await?;
         if let Err(err) = self.deploy(app, user, &ctx, may_default_scale).await {
+            tracing::warn!(app = %app.id, version = ctx.release.version, error = %err, "deploy failed; release removed");
             self.store.delete_release(&ctx.release).await?;
             return Err(err);
         }
+        tracing::info!(app = %app.id, version = ctx.release.version, "release deployed");
         Ok(ctx)
     }
 
