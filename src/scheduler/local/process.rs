@@ -97,8 +97,6 @@ impl Spawner {
 fn spawn_group(launch: &Launch) -> io::Result<Spawned> {
     let (output, stdout) = pipe()?;
     let stderr = stdout.try_clone()?;
-    // SAFETY: getpid has no preconditions.
-    let controller = unsafe { libc::getpid() };
 
     let mut command = Command::new("/bin/sh");
     command
@@ -110,30 +108,7 @@ fn spawn_group(launch: &Launch) -> io::Result<Spawned> {
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
         .stderr(Stdio::from(stderr));
-    // SAFETY: the hook only makes async-signal-safe system calls (setsid, prctl, getppid)
-    // between fork and exec.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::setsid() == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGKILL as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) == -1
-            {
-                return Err(io::Error::last_os_error());
-            }
-            // The controller may have died before the signal was armed.
-            if libc::getppid() != controller {
-                return Err(io::Error::other("the controller is gone"));
-            }
-            Ok(())
-        });
-    }
+    own_session_with_parent_death(&mut command, libc::SIGKILL);
     let child = command.spawn()?;
     drop(command); // closes the controller's copies of the pipe's write end
 
@@ -172,8 +147,6 @@ while :; do sleep 3600 & wait "$!"; done"#;
 /// parent-death signal of each container's shell only reaches that shell, not what the
 /// shell started; the warden reaches the whole group. Runs on the spawner thread only.
 fn spawn_warden(record: &Path) -> io::Result<()> {
-    // SAFETY: getpid has no preconditions.
-    let controller = unsafe { libc::getpid() };
     let mut command = Command::new("/bin/sh");
     command
         .arg("-c")
@@ -184,28 +157,7 @@ fn spawn_warden(record: &Path) -> io::Result<()> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // SAFETY: only async-signal-safe calls between fork and exec, as in `spawn_group`.
-    unsafe {
-        command.pre_exec(move || {
-            if libc::setsid() == -1 {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::prctl(
-                libc::PR_SET_PDEATHSIG,
-                libc::SIGTERM as libc::c_ulong,
-                0,
-                0,
-                0,
-            ) == -1
-            {
-                return Err(io::Error::last_os_error());
-            }
-            if libc::getppid() != controller {
-                return Err(io::Error::other("the controller is gone"));
-            }
-            Ok(())
-        });
-    }
+    own_session_with_parent_death(&mut command, libc::SIGTERM);
     let child = command.spawn()?;
     let pid = child.id() as i32;
     thread::Builder::new()
@@ -215,6 +167,30 @@ fn spawn_warden(record: &Path) -> io::Result<()> {
             wait_for(pid);
         })?;
     Ok(())
+}
+
+/// Makes the child lead a session of its own (so one signal to its process group reaches
+/// everything it starts) and receive `signal` when the spawning thread ends.
+fn own_session_with_parent_death(command: &mut Command, signal: libc::c_int) {
+    // SAFETY: getpid has no preconditions.
+    let controller = unsafe { libc::getpid() };
+    // SAFETY: the hook only makes async-signal-safe system calls (setsid, prctl, getppid)
+    // between fork and exec.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::setsid() == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            if libc::prctl(libc::PR_SET_PDEATHSIG, signal as libc::c_ulong, 0, 0, 0) == -1 {
+                return Err(io::Error::last_os_error());
+            }
+            // The controller may have died before the signal was armed.
+            if libc::getppid() != controller {
+                return Err(io::Error::other("the controller is gone"));
+            }
+            Ok(())
+        });
+    }
 }
 
 /// Blocks until `pid` (a child of this process) exits, and reaps it.
