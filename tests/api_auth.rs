@@ -16,6 +16,7 @@
 //! | only_superusers_list_users | §3.14, B.3 #30–31 |
 //! | admin_permissions_are_granted_listed_and_revoked | §3.13, B.3 #26–29 |
 //! | usernames_may_hold_dots_at_signs_and_pluses | §2, §3.9 |
+//! | concurrent_registrations_all_succeed_with_one_admin | §3.2.1 |
 
 mod common;
 
@@ -610,4 +611,27 @@ async fn usernames_may_hold_dots_at_signs_and_pluses() {
         )
         .await;
     assert_eq!(r.status, 200);
+}
+
+/// Ten registrations at once on a fresh server: every one is a 201 and exactly one user
+/// is the administrator (not a 500 "database is locked" for those that lost the race).
+#[tokio::test]
+async fn concurrent_registrations_all_succeed_with_one_admin() {
+    let s = TestServer::start().await;
+    let answers = futures::future::join_all((0..10).map(|i| {
+        register(
+            &s,
+            None,
+            json!({"username": format!("racer{i}"), "password": "pw", "email": format!("r{i}@example.com")}),
+        )
+    }))
+    .await;
+    for r in &answers {
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let admins = answers
+        .iter()
+        .filter(|r| r.json["is_superuser"] == true)
+        .count();
+    assert_eq!(admins, 1);
 }
