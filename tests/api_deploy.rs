@@ -18,6 +18,7 @@
 //! | restart_answers_the_restarted_containers | §3.7.2, §4.7, §9.31, B.9 #99 |
 //! | logs_hold_controller_events_and_process_output | §3.3.6, §4.8, §4.10, B.4 #45–49 |
 //! | run_answers_exit_code_and_output | §3.3.7, §4.9, B.4 #44 |
+//! | a_procfile_that_is_not_a_regular_file_is_refused_promptly | DESIGN local scheduler |
 
 mod common;
 
@@ -1202,4 +1203,48 @@ async fn rolling_running_containers_back_to_a_release_without_a_build_is_refused
     let containers = s.containers(&t, "shop").await;
     assert_eq!(ps(&containers), ["web.1 up"]);
     assert_eq!(containers[0]["release"], "v3");
+}
+
+/// A build whose `Procfile` is a link to a FIFO (a read would block forever) or to a
+/// device (a read would never end), or is a directory: 400 on `image`, promptly, and
+/// nothing changes.
+#[tokio::test]
+async fn a_procfile_that_is_not_a_regular_file_is_refused_promptly() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    let root = tempfile::tempdir().unwrap();
+    let fifo = root.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (name, target) in [
+        ("fifo", Some(fifo.clone())),
+        ("dev", Some("/dev/null".into())),
+        ("dir", None),
+    ] {
+        let dir = root.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        match target {
+            Some(target) => std::os::unix::fs::symlink(target, dir.join("Procfile")).unwrap(),
+            None => std::fs::create_dir(dir.join("Procfile")).unwrap(),
+        }
+        let post = s.post(
+            "/v1/apps/shop/builds",
+            &t,
+            json!({ "image": dir.display().to_string() }),
+        );
+        let Ok(r) = tokio::time::timeout(Duration::from_secs(20), post).await else {
+            // Release the server's blocked reader, so that the failure is reported.
+            drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+            panic!("{name}: the build POST hangs");
+        };
+        assert_eq!(r.status, 400, "{name}: {}", r.text);
+        let message = r.json["image"][0].as_str().unwrap_or_default();
+        assert!(message.contains("Procfile"), "{name}: {}", r.text);
+    }
+    assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 0);
+    assert_eq!(s.release_count(&t, "shop").await, 1);
 }

@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
@@ -149,8 +149,17 @@ pub(super) fn prepare(
     let _ = fs::remove_dir_all(&staging);
     result?;
 
-    read_procfile(&target.join("Procfile")).map_err(|e| failed("could not read the Procfile", e))
+    read_procfile(&target.join("Procfile")).map_err(|e| {
+        if e.kind() == io::ErrorKind::InvalidInput {
+            SchedulerError::Invalid(format!("the build's Procfile {e}"))
+        } else {
+            failed("could not read the Procfile", e)
+        }
+    })
 }
+
+/// The most of a `Procfile` that is read.
+const MAX_PROCFILE: u64 = 1 << 20;
 
 /// Puts the build's files at `target` by way of `staging`.
 fn fill(source: &Source, staging: &Path, target: &Path) -> Result<(), SchedulerError> {
@@ -267,11 +276,23 @@ fn single_top_directory(dir: &Path) -> io::Result<Option<PathBuf>> {
 /// Process types of a `Procfile`: `name: command` lines; blank lines and `#` comments are
 /// skipped, as are lines without a name. `None` when the build has no Procfile.
 fn read_procfile(path: &Path) -> io::Result<Option<BTreeMap<String, String>>> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
+    // A link may point anywhere: only a regular file is opened (a FIFO would block the
+    // read forever, a device or a proc file may never end), and only its first MiB is read.
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is not a regular file",
+            ))
+        }
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err),
-    };
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_PROCFILE)
+        .read_to_end(&mut bytes)?;
     Ok(Some(parse_procfile(&String::from_utf8_lossy(&bytes))))
 }
 
