@@ -19,6 +19,7 @@
 //! | logs_hold_controller_events_and_process_output | §3.3.6, §4.8, §4.10, B.4 #45–49 |
 //! | run_answers_exit_code_and_output | §3.3.7, §4.9, B.4 #44 |
 //! | a_procfile_that_is_not_a_regular_file_is_refused_promptly | DESIGN local scheduler |
+//! | procfile_process_types_are_validated_like_posted_ones | DESIGN local scheduler |
 
 mod common;
 
@@ -1247,4 +1248,32 @@ async fn a_procfile_that_is_not_a_regular_file_is_refused_promptly() {
     }
     assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 0);
     assert_eq!(s.release_count(&t, "shop").await, 1);
+}
+
+/// A Procfile's process types obey the rule of a posted procfile: `Web`, `web.x` or
+/// `séance` in the file are refused with a 400 on `image`, not deployed as types that no
+/// URL can name.
+#[tokio::test]
+async fn procfile_process_types_are_validated_like_posted_ones() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    let root = tempfile::tempdir().unwrap();
+    for bad in ["Web", "web.x", "séance"] {
+        let dir = root.path().join(format!("app-{}", bad.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("Procfile"), format!("{bad}: sleep 1000\n")).unwrap();
+        let r = s
+            .post(
+                "/v1/apps/shop/builds",
+                &t,
+                json!({ "image": dir.display().to_string() }),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+        let message = r.json["image"][0].as_str().unwrap_or_default();
+        assert!(message.contains("[a-z0-9_-]"), "{bad}: {}", r.text);
+    }
+    assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 0);
+    assert!(s.containers(&t, "shop").await.is_empty());
 }

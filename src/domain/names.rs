@@ -195,6 +195,14 @@ pub fn valid_email(email: &str) -> bool {
     EMAIL_USER.is_match(user) && (EMAIL_DOMAIN.is_match(domain) || domain == "localhost")
 }
 
+/// Process types become container names and URL parts: short lowercase words.
+pub fn valid_process_type(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 63
+        && t.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
