@@ -20,6 +20,7 @@
 //! | run_answers_exit_code_and_output | §3.3.7, §4.9, B.4 #44 |
 //! | a_procfile_that_is_not_a_regular_file_is_refused_promptly | DESIGN local scheduler |
 //! | procfile_process_types_are_validated_like_posted_ones | DESIGN local scheduler |
+//! | an_image_on_a_kernel_filesystem_is_refused | DESIGN local scheduler |
 
 mod common;
 
@@ -1276,4 +1277,27 @@ async fn procfile_process_types_are_validated_like_posted_ones() {
     }
     assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 0);
     assert!(s.containers(&t, "shop").await.is_empty());
+}
+
+/// A directory image on proc or sysfs is refused with a 400 on `image`, quickly: files
+/// there may never end (`/proc/self/pagemap` reads as gigabytes a second and would fill
+/// the disk). The test uses finite directories only, so that a regression cannot do that.
+#[tokio::test]
+async fn an_image_on_a_kernel_filesystem_is_refused() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    for image in ["/proc/sys", "/sys/class"] {
+        if !Path::new(image).is_dir() {
+            continue;
+        }
+        let post = s.post("/v1/apps/shop/builds", &t, json!({ "image": image }));
+        let r = tokio::time::timeout(Duration::from_secs(20), post)
+            .await
+            .unwrap_or_else(|_| panic!("{image}: the build POST takes too long"));
+        assert_eq!(r.status, 400, "{image}: {}", r.text);
+        let message = r.json["image"][0].as_str().unwrap_or_default();
+        assert!(message.contains("kernel filesystem"), "{image}: {}", r.text);
+    }
+    assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 0);
 }

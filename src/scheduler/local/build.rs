@@ -67,7 +67,13 @@ pub(super) fn classify(image: &str) -> Result<Source, SchedulerError> {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase());
     let is_archive = name.is_some_and(|n| n.ends_with(".tar.gz") || n.ends_with(".tgz"));
-    if meta.is_dir() {
+    if meta.is_dir() && on_kernel_filesystem(&path) {
+        Err(invalid(format!(
+            "{} is on a kernel filesystem (proc, sysfs, ...) whose files never end; \
+             {ACCEPTED}",
+            path.display()
+        )))
+    } else if meta.is_dir() {
         Ok(Source::Directory(path))
     } else if meta.is_file() && is_archive {
         Ok(Source::Archive(path))
@@ -227,6 +233,8 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
         if kind.is_symlink() {
             std::os::unix::fs::symlink(fs::read_link(&src)?, &dst)?;
+        } else if kind.is_dir() && on_kernel_filesystem(&src) {
+            continue; // a proc or sysfs mount inside the image: left out like devices
         } else if kind.is_dir() {
             fs::create_dir(&dst)?;
             copy_tree(&src, &dst)?;
@@ -236,6 +244,34 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `dir` is on proc, sysfs or a similar kernel filesystem, whose files report no
+/// size and may be read without end (`/proc/self/pagemap` gives gigabytes a second).
+fn on_kernel_filesystem(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut buf = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: `c_path` is NUL-terminated and `buf` is a statfs buffer statfs may fill.
+    if unsafe { libc::statfs(c_path.as_ptr(), buf.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: statfs succeeded, so it filled the buffer (which was zeroed anyway).
+    let kind = unsafe { buf.assume_init() }.f_type;
+    [
+        libc::PROC_SUPER_MAGIC,
+        libc::SYSFS_MAGIC,
+        libc::DEBUGFS_MAGIC,
+        libc::TRACEFS_MAGIC,
+        libc::SECURITYFS_MAGIC,
+        libc::CGROUP_SUPER_MAGIC,
+        libc::CGROUP2_SUPER_MAGIC,
+        libc::BPF_FS_MAGIC,
+        libc::DEVPTS_SUPER_MAGIC,
+    ]
+    .contains(&kind)
 }
 
 /// Unpacks a gzip'd tar archive into `into`, refusing entries that would land outside it.
