@@ -21,6 +21,7 @@
 //! | a_procfile_that_is_not_a_regular_file_is_refused_promptly | DESIGN local scheduler |
 //! | procfile_process_types_are_validated_like_posted_ones | DESIGN local scheduler |
 //! | an_image_on_a_kernel_filesystem_is_refused | DESIGN local scheduler |
+//! | an_image_inside_the_controllers_builds_or_logs_is_refused | DESIGN local scheduler |
 
 mod common;
 
@@ -1300,4 +1301,49 @@ async fn an_image_on_a_kernel_filesystem_is_refused() {
         assert!(message.contains("kernel filesystem"), "{image}: {}", r.text);
     }
     assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 0);
+}
+
+/// An image inside the controller's builds or logs is refused with a 400 on `image`:
+/// an app's own builds directory used to copy itself into itself until the path was too
+/// long (503), and another app's builds or the app logs are not the caller's to deploy.
+#[tokio::test]
+async fn an_image_inside_the_controllers_builds_or_logs_is_refused() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    s.app(&t, "other").await;
+    let root = tempfile::tempdir().unwrap();
+    let mut uuids = Vec::new();
+    for app in ["shop", "other"] {
+        let image = python_app(root.path(), app);
+        let r = s
+            .post(
+                &format!("/v1/apps/{app}/builds"),
+                &t,
+                json!({ "image": image.display().to_string() }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        uuids.push(r.json["uuid"].as_str().unwrap().to_string());
+    }
+    let other_build = &uuids[1];
+    let data = s.data.path();
+    for image in [
+        data.join("builds/shop"),
+        data.join("builds/other"),
+        data.join(format!("builds/other/{other_build}")),
+        data.join("logs"),
+    ] {
+        let r = s
+            .post(
+                "/v1/apps/shop/builds",
+                &t,
+                json!({ "image": image.display().to_string() }),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{}: {}", image.display(), r.text);
+        let message = r.json["image"][0].as_str().unwrap_or_default();
+        assert!(message.contains("data directory"), "{}", r.text);
+    }
+    assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 1);
 }

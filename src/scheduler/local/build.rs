@@ -204,7 +204,8 @@ fn fill(source: &Source, staging: &Path, target: &Path) -> Result<(), SchedulerE
     fs::rename(&root, target).map_err(|e| failed("could not move the build into place", e))
 }
 
-/// A directory image that contains the data directory would copy itself forever.
+/// A directory image that contains the data directory would copy itself forever; the
+/// builds and logs inside it are the controller's state, not builds.
 fn refuse_copying_into_itself(dir: &Path, target: &Path) -> Result<(), SchedulerError> {
     let (Ok(dir), Some(Ok(builds))) = (
         dir.canonicalize(),
@@ -218,6 +219,15 @@ fn refuse_copying_into_itself(dir: &Path, target: &Path) -> Result<(), Scheduler
     if builds.starts_with(&dir) {
         return Err(SchedulerError::Invalid(format!(
             "{} contains the controller's data directory and cannot be a build",
+            dir.display()
+        )));
+    }
+    // Inside the builds (an app's own builds would also copy themselves forever) or the
+    // app logs: the controller's state of other apps, not a build.
+    let logs = builds.parent().map(|data| data.join("logs"));
+    if dir.starts_with(&builds) || logs.is_some_and(|logs| dir.starts_with(logs)) {
+        return Err(SchedulerError::Invalid(format!(
+            "{} is inside the controller's data directory and cannot be a build",
             dir.display()
         )));
     }
