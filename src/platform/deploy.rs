@@ -159,7 +159,7 @@ impl Platform {
     /// `target` of `None` means the release before the latest.
     pub async fn rollback(&self, app: &App, user: &User, target: Option<i64>) -> Result<i64> {
         let _guard = self.lock(&app.id).await;
-        let latest = self.store.latest_release(app).await?;
+        let latest = self.latest_release(app).await?;
         let target = target.unwrap_or(latest.version - 1);
         if target < 1 {
             return Err(PlatformError::Invalid("version cannot be below 0".into()));
