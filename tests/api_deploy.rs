@@ -22,6 +22,7 @@
 //! | procfile_process_types_are_validated_like_posted_ones | DESIGN local scheduler |
 //! | an_image_on_a_kernel_filesystem_is_refused | DESIGN local scheduler |
 //! | an_image_inside_the_controllers_builds_or_logs_is_refused | DESIGN local scheduler |
+//! | a_config_value_with_a_nul_is_refused_and_the_app_keeps_serving | §3.4.3, §4.4 |
 
 mod common;
 
@@ -1346,4 +1347,36 @@ async fn an_image_inside_the_controllers_builds_or_logs_is_refused() {
         assert!(message.contains("data directory"), "{}", r.text);
     }
     assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 1);
+}
+
+/// A config value holding a NUL can never be put in an environment: it is refused with
+/// a 400 on `values`, and the running containers keep serving (it used to be a 201 that
+/// replaced them with containers in `error`).
+#[tokio::test]
+async fn a_config_value_with_a_nul_is_refused_and_the_app_keeps_serving() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    let root = tempfile::tempdir().unwrap();
+    let image = python_app(root.path(), "page");
+    s.build(&t, "shop", json!({ "image": image.display().to_string() }))
+        .await;
+    let before = s.release_count(&t, "shop").await;
+    for body in [
+        json!({"values": {"K": "a\u{0}b"}}),
+        json!({"values": "{\"K\": \"a\\u0000b\"}"}),
+    ] {
+        let r = s.post("/v1/apps/shop/config", &t, body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        assert_eq!(
+            r.json,
+            json!({"values": ["Config values cannot contain NUL characters"]})
+        );
+    }
+    assert_eq!(s.release_count(&t, "shop").await, before);
+    assert_eq!(ps(&s.containers(&t, "shop").await), ["web.1 up"]);
+    let r = s
+        .wait_routed("shop.coxswain.test", Duration::from_secs(5))
+        .await;
+    assert_eq!(r.status, 200);
 }
