@@ -154,7 +154,9 @@ const NOUNS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Username(String);
 
-static USERNAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\w.@+-]+$").expect("valid"));
+// Python 2's `\w` (ASCII), as in the original and in the routes that name users.
+static USERNAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_.@+-]+$").expect("valid"));
 
 impl Username {
     pub fn parse(name: &str) -> Result<Username, String> {
