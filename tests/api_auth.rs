@@ -16,6 +16,8 @@
 //! | only_superusers_list_users | §3.14, B.3 #30–31 |
 //! | admin_permissions_are_granted_listed_and_revoked | §3.13, B.3 #26–29 |
 //! | usernames_may_hold_dots_at_signs_and_pluses | §2, §3.9 |
+//! | concurrent_registrations_all_succeed_with_one_admin | §3.2.1 |
+//! | non_ascii_usernames_are_refused | §2, §3.2.1, §3.9 |
 
 mod common;
 
@@ -610,4 +612,46 @@ async fn usernames_may_hold_dots_at_signs_and_pluses() {
         )
         .await;
     assert_eq!(r.status, 200);
+}
+
+/// Ten registrations at once on a fresh server: every one is a 201 and exactly one user
+/// is the administrator (not a 500 "database is locked" for those that lost the race).
+#[tokio::test]
+async fn concurrent_registrations_all_succeed_with_one_admin() {
+    let s = TestServer::start().await;
+    let answers = futures::future::join_all((0..10).map(|i| {
+        register(
+            &s,
+            None,
+            json!({"username": format!("racer{i}"), "password": "pw", "email": format!("r{i}@example.com")}),
+        )
+    }))
+    .await;
+    for r in &answers {
+        assert_eq!(r.status, 201, "{}", r.text);
+    }
+    let admins = answers
+        .iter()
+        .filter(|r| r.json["is_superuser"] == true)
+        .count();
+    assert_eq!(admins, 1);
+}
+
+/// Usernames are ASCII (`\w` of the original's Python 2): `jürgen` used to register, and
+/// then could be granted an app or admin rights that no DELETE could revoke, since the
+/// routes that name users match ASCII only (`/perms/jürgen` looked up `j`).
+#[tokio::test]
+async fn non_ascii_usernames_are_refused() {
+    let s = TestServer::start().await;
+    s.user("admin").await;
+    for name in ["jürgen", "e\u{301}", "名前"] {
+        let r = register(
+            &s,
+            None,
+            json!({"username": name, "password": "pw", "email": "j@example.com"}),
+        )
+        .await;
+        assert_eq!(r.status, 400, "{name}: {}", r.text);
+        assert_eq!(r.json, json!({"username": ["Enter a valid username."]}));
+    }
 }

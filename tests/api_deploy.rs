@@ -18,6 +18,11 @@
 //! | restart_answers_the_restarted_containers | §3.7.2, §4.7, §9.31, B.9 #99 |
 //! | logs_hold_controller_events_and_process_output | §3.3.6, §4.8, §4.10, B.4 #45–49 |
 //! | run_answers_exit_code_and_output | §3.3.7, §4.9, B.4 #44 |
+//! | a_procfile_that_is_not_a_regular_file_is_refused_promptly | DESIGN local scheduler |
+//! | procfile_process_types_are_validated_like_posted_ones | DESIGN local scheduler |
+//! | an_image_on_a_kernel_filesystem_is_refused | DESIGN local scheduler |
+//! | an_image_inside_the_controllers_builds_or_logs_is_refused | DESIGN local scheduler |
+//! | a_config_value_with_a_nul_is_refused_and_the_app_keeps_serving | §3.4.3, §4.4 |
 
 mod common;
 
@@ -1202,4 +1207,176 @@ async fn rolling_running_containers_back_to_a_release_without_a_build_is_refused
     let containers = s.containers(&t, "shop").await;
     assert_eq!(ps(&containers), ["web.1 up"]);
     assert_eq!(containers[0]["release"], "v3");
+}
+
+/// A build whose `Procfile` is a link to a FIFO (a read would block forever) or to a
+/// device (a read would never end), or is a directory: 400 on `image`, promptly, and
+/// nothing changes.
+#[tokio::test]
+async fn a_procfile_that_is_not_a_regular_file_is_refused_promptly() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    let root = tempfile::tempdir().unwrap();
+    let fifo = root.path().join("pipe");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap();
+    assert!(made.success());
+    for (name, target) in [
+        ("fifo", Some(fifo.clone())),
+        ("dev", Some("/dev/null".into())),
+        ("dir", None),
+    ] {
+        let dir = root.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        match target {
+            Some(target) => std::os::unix::fs::symlink(target, dir.join("Procfile")).unwrap(),
+            None => std::fs::create_dir(dir.join("Procfile")).unwrap(),
+        }
+        let post = s.post(
+            "/v1/apps/shop/builds",
+            &t,
+            json!({ "image": dir.display().to_string() }),
+        );
+        let Ok(r) = tokio::time::timeout(Duration::from_secs(20), post).await else {
+            // Release the server's blocked reader, so that the failure is reported.
+            drop(std::fs::OpenOptions::new().write(true).open(&fifo));
+            panic!("{name}: the build POST hangs");
+        };
+        assert_eq!(r.status, 400, "{name}: {}", r.text);
+        let message = r.json["image"][0].as_str().unwrap_or_default();
+        assert!(message.contains("Procfile"), "{name}: {}", r.text);
+    }
+    assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 0);
+    assert_eq!(s.release_count(&t, "shop").await, 1);
+}
+
+/// A Procfile's process types obey the rule of a posted procfile: `Web`, `web.x` or
+/// `séance` in the file are refused with a 400 on `image`, not deployed as types that no
+/// URL can name.
+#[tokio::test]
+async fn procfile_process_types_are_validated_like_posted_ones() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    let root = tempfile::tempdir().unwrap();
+    for bad in ["Web", "web.x", "séance"] {
+        let dir = root.path().join(format!("app-{}", bad.len()));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("Procfile"), format!("{bad}: sleep 1000\n")).unwrap();
+        let r = s
+            .post(
+                "/v1/apps/shop/builds",
+                &t,
+                json!({ "image": dir.display().to_string() }),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{bad}: {}", r.text);
+        let message = r.json["image"][0].as_str().unwrap_or_default();
+        assert!(message.contains("[a-z0-9_-]"), "{bad}: {}", r.text);
+    }
+    assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 0);
+    assert!(s.containers(&t, "shop").await.is_empty());
+}
+
+/// A directory image on proc or sysfs is refused with a 400 on `image`, quickly: files
+/// there may never end (`/proc/self/pagemap` reads as gigabytes a second and would fill
+/// the disk). The test uses finite directories only, so that a regression cannot do that.
+#[tokio::test]
+async fn an_image_on_a_kernel_filesystem_is_refused() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    for image in ["/proc/sys", "/sys/class"] {
+        if !Path::new(image).is_dir() {
+            continue;
+        }
+        let post = s.post("/v1/apps/shop/builds", &t, json!({ "image": image }));
+        let r = tokio::time::timeout(Duration::from_secs(20), post)
+            .await
+            .unwrap_or_else(|_| panic!("{image}: the build POST takes too long"));
+        assert_eq!(r.status, 400, "{image}: {}", r.text);
+        let message = r.json["image"][0].as_str().unwrap_or_default();
+        assert!(message.contains("kernel filesystem"), "{image}: {}", r.text);
+    }
+    assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 0);
+}
+
+/// An image inside the controller's builds or logs is refused with a 400 on `image`:
+/// an app's own builds directory used to copy itself into itself until the path was too
+/// long (503), and another app's builds or the app logs are not the caller's to deploy.
+#[tokio::test]
+async fn an_image_inside_the_controllers_builds_or_logs_is_refused() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    s.app(&t, "other").await;
+    let root = tempfile::tempdir().unwrap();
+    let mut uuids = Vec::new();
+    for app in ["shop", "other"] {
+        let image = python_app(root.path(), app);
+        let r = s
+            .post(
+                &format!("/v1/apps/{app}/builds"),
+                &t,
+                json!({ "image": image.display().to_string() }),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.text);
+        uuids.push(r.json["uuid"].as_str().unwrap().to_string());
+    }
+    let other_build = &uuids[1];
+    let data = s.data.path();
+    for image in [
+        data.join("builds/shop"),
+        data.join("builds/other"),
+        data.join(format!("builds/other/{other_build}")),
+        data.join("logs"),
+    ] {
+        let r = s
+            .post(
+                "/v1/apps/shop/builds",
+                &t,
+                json!({ "image": image.display().to_string() }),
+            )
+            .await;
+        assert_eq!(r.status, 400, "{}: {}", image.display(), r.text);
+        let message = r.json["image"][0].as_str().unwrap_or_default();
+        assert!(message.contains("data directory"), "{}", r.text);
+    }
+    assert_eq!(s.get("/v1/apps/shop/builds", &t).await.json["count"], 1);
+}
+
+/// A config value holding a NUL can never be put in an environment: it is refused with
+/// a 400 on `values`, and the running containers keep serving (it used to be a 201 that
+/// replaced them with containers in `error`).
+#[tokio::test]
+async fn a_config_value_with_a_nul_is_refused_and_the_app_keeps_serving() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    let root = tempfile::tempdir().unwrap();
+    let image = python_app(root.path(), "page");
+    s.build(&t, "shop", json!({ "image": image.display().to_string() }))
+        .await;
+    let before = s.release_count(&t, "shop").await;
+    for body in [
+        json!({"values": {"K": "a\u{0}b"}}),
+        json!({"values": "{\"K\": \"a\\u0000b\"}"}),
+    ] {
+        let r = s.post("/v1/apps/shop/config", &t, body.clone()).await;
+        assert_eq!(r.status, 400, "{body}: {}", r.text);
+        assert_eq!(
+            r.json,
+            json!({"values": ["Config values cannot contain NUL characters"]})
+        );
+    }
+    assert_eq!(s.release_count(&t, "shop").await, before);
+    assert_eq!(ps(&s.containers(&t, "shop").await), ["web.1 up"]);
+    let r = s
+        .wait_routed("shop.coxswain.test", Duration::from_secs(5))
+        .await;
+    assert_eq!(r.status, 200);
 }

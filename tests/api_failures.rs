@@ -10,6 +10,7 @@
 //! | a_failed_rollback_deploy_answers_503_and_leaves_no_release | §3.6.4, §9.19 |
 //! | a_failed_run_answers_503_exit_code_1 | §3.3.7, B.14 #140 |
 //! | concurrent_config_changes_get_unique_contiguous_versions | §4.1, §9.38, DESIGN |
+//! | changes_racing_an_app_destroy_answer_404_not_500 | §3.3.5, DESIGN |
 
 mod common;
 
@@ -337,4 +338,62 @@ async fn concurrent_config_changes_get_unique_contiguous_versions() {
         .wait_routed("shop.coxswain.test", Duration::from_secs(5))
         .await;
     assert_eq!(r.status, 200);
+}
+
+/// Changes that wait for the app while it is being destroyed answer 404 once it is gone,
+/// not a 500 ("no rows returned" for the destroyed app's latest release).
+#[tokio::test]
+async fn changes_racing_an_app_destroy_answer_404_not_500() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+    // A worker that ignores SIGTERM keeps the destroy busy (and the app locked) for the
+    // stop grace period.
+    let dir = python_app(s.data.path(), "page");
+    std::fs::write(
+        dir.join("Procfile"),
+        "web: python3 -m http.server $PORT --bind 127.0.0.1\n\
+         worker: trap '' TERM; while true; do sleep 1; done\n",
+    )
+    .unwrap();
+    let image = dir.to_str().unwrap().to_string();
+    s.build(&t, "shop", json!({ "image": image })).await;
+    let r = s
+        .post("/v1/apps/shop/scale", &t, json!({"worker": 1}))
+        .await;
+    assert_eq!(r.status, 204, "{}", r.text);
+
+    let destroy = s.delete("/v1/apps/shop", &t);
+    let changes = async {
+        // Let the destroy take the app's lock first.
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        futures::future::join_all((0..6).map(|i| {
+            let (s, t, image) = (&s, &t, &image);
+            async move {
+                match i % 3 {
+                    0 => {
+                        s.post("/v1/apps/shop/config", t, json!({"values": {"K": "v"}}))
+                            .await
+                    }
+                    1 => s.post("/v1/apps/shop/scale", t, json!({"web": 1})).await,
+                    _ => {
+                        s.post("/v1/apps/shop/builds", t, json!({ "image": image }))
+                            .await
+                    }
+                }
+            }
+        }))
+        .await
+    };
+    let (destroyed, answers) = tokio::join!(destroy, changes);
+    assert_eq!(destroyed.status, 204, "{}", destroyed.text);
+    for r in &answers {
+        assert!(
+            [201, 204, 404].contains(&r.status.as_u16()),
+            "{} {}",
+            r.status,
+            r.text
+        );
+    }
+    assert_eq!(s.get("/v1/apps/shop", &t).await.status, 404);
 }

@@ -19,6 +19,7 @@
 //! | an_ordinary_user_lists_shows_and_deletes_their_certificate | §3.11.2–3.11.4 |
 //! | the_key_and_certificate_are_never_returned | §3.11.1 |
 //! | certificates_need_a_user | §1.4 |
+//! | a_common_name_no_url_can_name_is_refused | §3.11.3–3.11.4 |
 
 mod common;
 
@@ -440,4 +441,25 @@ async fn certificates_need_a_user() {
             json!({"detail": "Authentication credentials were not provided."})
         );
     }
+}
+
+/// A common name the certificate routes cannot name (`a/b`, `a b`, non-ASCII, from the
+/// body or from the certificate) is refused: such a certificate used to be stored (201)
+/// and then could never be shown or deleted (404 or 405), its name taken for good.
+#[tokio::test]
+async fn a_common_name_no_url_can_name_is_refused() {
+    let s = TestServer::start().await;
+    let t = s.user("autotest").await;
+    let (cert, key) = rsa("autotest.example.com");
+    for name in ["a/b", "a b", "é.example.com", "x\u{0}"] {
+        let body = json!({"certificate": cert, "key": key, "common_name": name});
+        let r = add(&s, &t, body).await;
+        assert_eq!(r.status, 400, "{name:?}: {}", r.text);
+        assert!(r.json["common_name"][0].is_string(), "{}", r.text);
+    }
+    let (cert, key) = openssl(&["-newkey", "rsa:2048", "-utf8", "-subj", "/CN=é.example.com"]);
+    let r = add(&s, &t, json!({"certificate": cert, "key": key})).await;
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert!(r.json["common_name"][0].is_string(), "{}", r.text);
+    assert_eq!(count(&s, &t).await, 0);
 }

@@ -19,6 +19,7 @@
 //! | a_trailing_slash_is_not_part_of_the_key_id | §9 item 28 |
 //! | an_ambiguous_key_id_returns_the_newest | §9 item 14 |
 //! | keys_need_a_user | §1.4 |
+//! | a_key_id_no_url_can_name_is_refused | §3.10.3–3.10.4, §9 item 28 |
 
 mod common;
 
@@ -332,4 +333,22 @@ async fn keys_need_a_user() {
             json!({"detail": "Authentication credentials were not provided."})
         );
     }
+}
+
+/// A key id that `/v1/keys/{id}` cannot name (a line break, a trailing slash) is refused:
+/// such a key used to be stored (201) and could then never be shown or deleted, its key
+/// material taken for good.
+#[tokio::test]
+async fn a_key_id_no_url_can_name_is_refused() {
+    let s = TestServer::start().await;
+    let t = s.user("autotest").await;
+    for id in ["a\nb", "mykey/", "a\n"] {
+        let r = add(&s, &t, id, SUITE_RSA).await;
+        assert_eq!(r.status, 400, "{id:?}: {}", r.text);
+        assert!(r.json["id"][0].is_string(), "{id:?}: {}", r.text);
+    }
+    assert_eq!(s.get("/v1/keys", &t).await.json["count"], 0);
+    // An id with a slash inside is still fine.
+    assert_eq!(add(&s, &t, "a/b", SUITE_RSA).await.status, 201);
+    assert_eq!(s.delete("/v1/keys/a/b", &t).await.status, 204);
 }

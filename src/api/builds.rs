@@ -110,7 +110,7 @@ pub fn parse_build(body: &serde_json::Map<String, Value>) -> ApiResult<NewBuildR
             Value::Object(map) => {
                 let bad = map
                     .iter()
-                    .find(|(k, v)| !v.is_string() || !valid_process_type(k));
+                    .find(|(k, v)| !v.is_string() || !crate::domain::valid_process_type(k));
                 if let Some((k, v)) = bad {
                     if !v.is_string() {
                         errors.add(
@@ -149,12 +149,4 @@ pub fn parse_build(body: &serde_json::Map<String, Value>) -> ApiResult<NewBuildR
         procfile,
         dockerfile,
     })
-}
-
-/// Process types become container names and URL parts: short lowercase words.
-fn valid_process_type(t: &str) -> bool {
-    !t.is_empty()
-        && t.len() <= 63
-        && t.chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }

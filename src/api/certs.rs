@@ -73,6 +73,17 @@ pub async fn add(ctx: &Ctx) -> ApiResult<Reply> {
              subjectAltName); give a common_name.",
         ));
     };
+    // `GET`/`DELETE /v1/certs/{common_name}` can only name these characters: a
+    // certificate called anything else could never be removed again.
+    let addressable = common_name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*' | '.'));
+    if !addressable {
+        return Err(field(
+            "common_name",
+            "Common names can only contain [A-Za-z0-9_.*-].",
+        ));
+    }
     if ctx.state.store.cert_name_taken(&common_name).await? {
         return Err(field("common_name", UNIQUE));
     }

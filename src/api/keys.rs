@@ -48,6 +48,15 @@ pub async fn add(ctx: &Ctx) -> ApiResult<Reply> {
             );
             None
         }
+        // `/v1/keys/{id}` runs to a line break and drops one trailing slash: such an id
+        // could never be shown or deleted.
+        Some(id) if id.contains('\n') || id.ends_with('/') => {
+            errors.add(
+                "id",
+                "Key ids cannot contain line breaks or end with a slash.",
+            );
+            None
+        }
         id => id,
     };
     let public = match errors.take(required_string(&body, "public")) {

@@ -118,6 +118,11 @@ fn parse_map(name: &str, raw: &Value) -> Result<MapChange, String> {
                             .into(),
                     );
                 }
+                // The value becomes an environment variable, which cannot hold a NUL:
+                // no container of the release could be started.
+                if text.contains('\0') {
+                    return Err("Config values cannot contain NUL characters".into());
+                }
                 Value::String(text)
             }
             "memory" => {

@@ -10,5 +10,5 @@ pub mod sshkey;
 pub use cert::{CertificateError, CertificatePair};
 pub use config::{ConfigChange, MapChange};
 pub use hostname::Hostname;
-pub use names::{AppId, Username};
+pub use names::{valid_process_type, AppId, Username};
 pub use sshkey::PublicKey;

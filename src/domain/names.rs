@@ -154,7 +154,9 @@ const NOUNS: &[&str] = &[
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Username(String);
 
-static USERNAME: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[\w.@+-]+$").expect("valid"));
+// Python 2's `\w` (ASCII), as in the original and in the routes that name users.
+static USERNAME: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_.@+-]+$").expect("valid"));
 
 impl Username {
     pub fn parse(name: &str) -> Result<Username, String> {
@@ -193,6 +195,14 @@ pub fn valid_email(email: &str) -> bool {
         return false;
     };
     EMAIL_USER.is_match(user) && (EMAIL_DOMAIN.is_match(domain) || domain == "localhost")
+}
+
+/// Process types become container names and URL parts: short lowercase words.
+pub fn valid_process_type(t: &str) -> bool {
+    !t.is_empty()
+        && t.len() <= 63
+        && t.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
 }
 
 #[cfg(test)]

@@ -37,12 +37,24 @@ impl Platform {
             })?;
         let posted_types = matches!(&req.procfile, Value::Object(m) if !m.is_empty());
         let procfile = match prepared.procfile {
-            Some(found) if !posted_types => Value::Object(
-                found
-                    .into_iter()
-                    .map(|(k, v)| (k, Value::String(v)))
-                    .collect(),
-            ),
+            Some(found) if !posted_types => {
+                // The rule of a posted procfile: types name containers and URL parts.
+                if let Some(bad) = found.keys().find(|t| !crate::domain::valid_process_type(t)) {
+                    return Err(PlatformError::InvalidField(
+                        "image".into(),
+                        format!(
+                            "the build's Procfile declares process type {bad:?}; process \
+                             types can only contain [a-z0-9_-]"
+                        ),
+                    ));
+                }
+                Value::Object(
+                    found
+                        .into_iter()
+                        .map(|(k, v)| (k, Value::String(v)))
+                        .collect(),
+                )
+            }
             _ => req.procfile,
         };
 
@@ -147,7 +159,7 @@ impl Platform {
     /// `target` of `None` means the release before the latest.
     pub async fn rollback(&self, app: &App, user: &User, target: Option<i64>) -> Result<i64> {
         let _guard = self.lock(&app.id).await;
-        let latest = self.store.latest_release(app).await?;
+        let latest = self.latest_release(app).await?;
         let target = target.unwrap_or(latest.version - 1);
         if target < 1 {
             return Err(PlatformError::Invalid("version cannot be below 0".into()));

@@ -101,8 +101,19 @@ impl Platform {
     }
 
     pub async fn latest(&self, app: &App) -> Result<ReleaseContext> {
-        let release = self.store.latest_release(app).await?;
+        let release = self.latest_release(app).await?;
         self.context(release).await
+    }
+
+    /// The app's latest release; `NotFound` when the app has none because it was
+    /// destroyed while the caller waited for the app's lock.
+    async fn latest_release(&self, app: &App) -> Result<crate::store::Release> {
+        match self.store.latest_release(app).await {
+            Err(crate::store::StoreError::Db(sqlx::Error::RowNotFound)) => {
+                Err(PlatformError::NotFound)
+            }
+            other => Ok(other?),
+        }
     }
 
     // ---------------------------------------------------------------- apps

@@ -109,8 +109,14 @@ impl Store {
         Ok(())
     }
 
+    /// A write transaction. On SQLite it takes the write lock up front (`BEGIN
+    /// IMMEDIATE`), so that concurrent transactions wait on `busy_timeout` instead of
+    /// failing with "database is locked" when a read snapshot cannot be upgraded.
     async fn begin(&self) -> Result<Transaction<'static, Any>> {
-        Ok(self.pool.begin().await?)
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            _ => self.pool.begin().await?,
+        })
     }
 
     // ---------------------------------------------------------------- users and tokens

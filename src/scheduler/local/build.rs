@@ -12,7 +12,7 @@
 
 use std::collections::BTreeMap;
 use std::fs;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 use flate2::read::GzDecoder;
@@ -67,7 +67,13 @@ pub(super) fn classify(image: &str) -> Result<Source, SchedulerError> {
         .file_name()
         .map(|n| n.to_string_lossy().to_ascii_lowercase());
     let is_archive = name.is_some_and(|n| n.ends_with(".tar.gz") || n.ends_with(".tgz"));
-    if meta.is_dir() {
+    if meta.is_dir() && on_kernel_filesystem(&path) {
+        Err(invalid(format!(
+            "{} is on a kernel filesystem (proc, sysfs, ...) whose files never end; \
+             {ACCEPTED}",
+            path.display()
+        )))
+    } else if meta.is_dir() {
         Ok(Source::Directory(path))
     } else if meta.is_file() && is_archive {
         Ok(Source::Archive(path))
@@ -149,8 +155,17 @@ pub(super) fn prepare(
     let _ = fs::remove_dir_all(&staging);
     result?;
 
-    read_procfile(&target.join("Procfile")).map_err(|e| failed("could not read the Procfile", e))
+    read_procfile(&target.join("Procfile")).map_err(|e| {
+        if e.kind() == io::ErrorKind::InvalidInput {
+            SchedulerError::Invalid(format!("the build's Procfile {e}"))
+        } else {
+            failed("could not read the Procfile", e)
+        }
+    })
 }
+
+/// The most of a `Procfile` that is read.
+const MAX_PROCFILE: u64 = 1 << 20;
 
 /// Puts the build's files at `target` by way of `staging`.
 fn fill(source: &Source, staging: &Path, target: &Path) -> Result<(), SchedulerError> {
@@ -189,7 +204,8 @@ fn fill(source: &Source, staging: &Path, target: &Path) -> Result<(), SchedulerE
     fs::rename(&root, target).map_err(|e| failed("could not move the build into place", e))
 }
 
-/// A directory image that contains the data directory would copy itself forever.
+/// A directory image that contains the data directory would copy itself forever; the
+/// builds and logs inside it are the controller's state, not builds.
 fn refuse_copying_into_itself(dir: &Path, target: &Path) -> Result<(), SchedulerError> {
     let (Ok(dir), Some(Ok(builds))) = (
         dir.canonicalize(),
@@ -206,6 +222,15 @@ fn refuse_copying_into_itself(dir: &Path, target: &Path) -> Result<(), Scheduler
             dir.display()
         )));
     }
+    // Inside the builds (an app's own builds would also copy themselves forever) or the
+    // app logs: the controller's state of other apps, not a build.
+    let logs = builds.parent().map(|data| data.join("logs"));
+    if dir.starts_with(&builds) || logs.is_some_and(|logs| dir.starts_with(logs)) {
+        return Err(SchedulerError::Invalid(format!(
+            "{} is inside the controller's data directory and cannot be a build",
+            dir.display()
+        )));
+    }
     Ok(())
 }
 
@@ -218,6 +243,8 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         let (src, dst) = (entry.path(), to.join(entry.file_name()));
         if kind.is_symlink() {
             std::os::unix::fs::symlink(fs::read_link(&src)?, &dst)?;
+        } else if kind.is_dir() && on_kernel_filesystem(&src) {
+            continue; // a proc or sysfs mount inside the image: left out like devices
         } else if kind.is_dir() {
             fs::create_dir(&dst)?;
             copy_tree(&src, &dst)?;
@@ -227,6 +254,34 @@ fn copy_tree(from: &Path, to: &Path) -> io::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether `dir` is on proc, sysfs or a similar kernel filesystem, whose files report no
+/// size and may be read without end (`/proc/self/pagemap` gives gigabytes a second).
+fn on_kernel_filesystem(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else {
+        return false;
+    };
+    let mut buf = std::mem::MaybeUninit::<libc::statfs>::zeroed();
+    // SAFETY: `c_path` is NUL-terminated and `buf` is a statfs buffer statfs may fill.
+    if unsafe { libc::statfs(c_path.as_ptr(), buf.as_mut_ptr()) } != 0 {
+        return false;
+    }
+    // SAFETY: statfs succeeded, so it filled the buffer (which was zeroed anyway).
+    let kind = unsafe { buf.assume_init() }.f_type;
+    [
+        libc::PROC_SUPER_MAGIC,
+        libc::SYSFS_MAGIC,
+        libc::DEBUGFS_MAGIC,
+        libc::TRACEFS_MAGIC,
+        libc::SECURITYFS_MAGIC,
+        libc::CGROUP_SUPER_MAGIC,
+        libc::CGROUP2_SUPER_MAGIC,
+        libc::BPF_FS_MAGIC,
+        libc::DEVPTS_SUPER_MAGIC,
+    ]
+    .contains(&kind)
 }
 
 /// Unpacks a gzip'd tar archive into `into`, refusing entries that would land outside it.
@@ -267,11 +322,23 @@ fn single_top_directory(dir: &Path) -> io::Result<Option<PathBuf>> {
 /// Process types of a `Procfile`: `name: command` lines; blank lines and `#` comments are
 /// skipped, as are lines without a name. `None` when the build has no Procfile.
 fn read_procfile(path: &Path) -> io::Result<Option<BTreeMap<String, String>>> {
-    let bytes = match fs::read(path) {
-        Ok(bytes) => bytes,
+    // A link may point anywhere: only a regular file is opened (a FIFO would block the
+    // read forever, a device or a proc file may never end), and only its first MiB is read.
+    match fs::metadata(path) {
+        Ok(meta) if meta.is_file() => {}
+        Ok(_) => {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "is not a regular file",
+            ))
+        }
         Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(None),
         Err(err) => return Err(err),
-    };
+    }
+    let mut bytes = Vec::new();
+    fs::File::open(path)?
+        .take(MAX_PROCFILE)
+        .read_to_end(&mut bytes)?;
     Ok(Some(parse_procfile(&String::from_utf8_lossy(&bytes))))
 }
 
