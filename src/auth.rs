@@ -27,6 +27,13 @@ pub async fn verify_password_async(password: String, phc: String) -> bool {
         .unwrap_or(false)
 }
 
+/// A hash of no one's password, checked against when a login names an unknown user.
+pub fn decoy_hash() -> &'static str {
+    static DECOY: std::sync::LazyLock<String> =
+        std::sync::LazyLock::new(|| hash_password(&new_token()).unwrap_or_default());
+    &DECOY
+}
+
 pub fn verify_password(password: &str, phc: &str) -> bool {
     PasswordHash::new(phc)
         .map(|h| {

@@ -384,6 +384,19 @@ async fn passwd_checks_the_target_and_the_fields() {
         .await;
     assert_eq!(r.status, 400);
     assert_eq!(r.json, json!({"new_password": ["This field is required."]}));
+    // An empty new password would lock the account for good.
+    let r = s
+        .post(
+            "/v1/auth/passwd",
+            &bob,
+            json!({"password": "s3cret", "new_password": ""}),
+        )
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json,
+        json!({"new_password": ["This field may not be blank."]})
+    );
     assert_eq!(login(&s, "bob", "s3cret").await.status, 200);
 
     let r = s

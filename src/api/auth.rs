@@ -169,8 +169,15 @@ pub async fn login(ctx: &Ctx) -> ApiResult<Reply> {
     };
 
     let user = ctx.state.store.user_by_username(&username).await?;
+    // An unknown user costs a hash check too, so the answer's timing does not tell which
+    // usernames exist.
+    let phc = match &user {
+        Some(u) => u.password.clone(),
+        None => crate::auth::decoy_hash().to_string(),
+    };
+    let verified = verify_password_async(password, phc).await;
     let user = match user {
-        Some(u) if verify_password_async(password, u.password.clone()).await => u,
+        Some(u) if verified => u,
         _ => {
             return Err(field(
                 "non_field_errors",
@@ -226,8 +233,11 @@ pub async fn passwd(ctx: &Ctx) -> ApiResult<Reply> {
         errors.add("password", REQUIRED);
     }
     let new_password = optional_string(&body, "new_password")?;
-    if new_password.is_none() {
-        errors.add("new_password", REQUIRED);
+    match new_password.as_deref() {
+        None => errors.add("new_password", REQUIRED),
+        // An empty password could never be used to log in again.
+        Some("") => errors.add("new_password", BLANK),
+        Some(_) => {}
     }
     errors.into_result()?;
 
