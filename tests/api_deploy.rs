@@ -1380,3 +1380,42 @@ async fn a_config_value_with_a_nul_is_refused_and_the_app_keeps_serving() {
         .await;
     assert_eq!(r.status, 200);
 }
+
+#[tokio::test]
+async fn config_values_too_large_for_a_process_environment_are_refused() {
+    let s = TestServer::start().await;
+    let t = s.user("admin").await;
+    s.app(&t, "shop").await;
+
+    let big = "x".repeat(70 * 1024);
+    let r = s
+        .post("/v1/apps/shop/config", &t, json!({"values": {"BIG": big}}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json,
+        json!({"values": ["Config values must be shorter than 65536 bytes"]})
+    );
+
+    // Each value fits, but together they would not: the ninth 60 KiB value is refused.
+    let chunk = "y".repeat(60 * 1024);
+    for i in 0..8 {
+        let r = s
+            .post(
+                "/v1/apps/shop/config",
+                &t,
+                json!({"values": {format!("V{i}"): chunk}}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "value {i}: {}", r.text);
+    }
+    let r = s
+        .post("/v1/apps/shop/config", &t, json!({"values": {"V8": chunk}}))
+        .await;
+    assert_eq!(r.status, 400);
+    assert_eq!(
+        r.json,
+        json!({"values": ["Config values may take at most 524288 bytes together"]})
+    );
+    assert_eq!(s.release_count(&t, "shop").await, 9);
+}

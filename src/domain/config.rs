@@ -31,6 +31,21 @@ static TAG_KEY: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"^[a-z]+$").expec
 static TAG_VALUE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[A-Za-z0-9_]+$").expect("valid"));
 
+/// Longest `KEY=value` one environment variable may be (Linux's MAX_ARG_STRLEN is 128 KiB).
+pub const MAX_VARIABLE: usize = 64 * 1024;
+/// Most bytes all of an app's config values may take together, well inside what the
+/// kernel accepts as a program's environment.
+pub const MAX_VALUES_TOTAL: usize = 512 * 1024;
+
+/// Whether the config values fit in a process environment together.
+pub fn values_fit(values: &JsonMap) -> bool {
+    let total: usize = values
+        .iter()
+        .map(|(k, v)| k.len() + 2 + v.as_str().map_or_else(|| v.to_string().len(), str::len))
+        .sum();
+    total <= MAX_VALUES_TOTAL
+}
+
 impl ConfigChange {
     /// Reads the four maps from a request body; the error lists each failing map with
     /// its first message.
@@ -122,6 +137,12 @@ fn parse_map(name: &str, raw: &Value) -> Result<MapChange, String> {
                 // no container of the release could be started.
                 if text.contains('\0') {
                     return Err("Config values cannot contain NUL characters".into());
+                }
+                // Nor can one variable be longer than the kernel passes to a program.
+                if key.len() + 1 + text.len() > MAX_VARIABLE {
+                    return Err(format!(
+                        "Config values must be shorter than {MAX_VARIABLE} bytes"
+                    ));
                 }
                 Value::String(text)
             }

@@ -137,6 +137,15 @@ impl Platform {
         let _guard = self.lock(&app.id).await;
         let latest = self.latest(app).await?;
         let maps = change.apply(&latest.config.maps);
+        if !crate::domain::config::values_fit(&maps.values) {
+            return Err(PlatformError::InvalidField(
+                "values".into(),
+                format!(
+                    "Config values may take at most {} bytes together",
+                    crate::domain::config::MAX_VALUES_TOTAL
+                ),
+            ));
+        }
         let config = self.store.insert_config(app, &user.username, &maps).await?;
         let mut summary = config_summary(&user.username, &latest.config.maps, &maps);
         if summary.is_empty() {
