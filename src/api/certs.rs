@@ -9,7 +9,7 @@ use super::pagination::page;
 use super::request::{optional_string, required_string};
 use super::{ApiResult, Ctx, Reply};
 use crate::domain::{CertificateError, CertificatePair};
-use crate::store::{Cert, NewCert, StoreError};
+use crate::store::{Cert, NewCert, StoreError, User};
 use crate::time;
 
 fn cert_json(cert: &Cert) -> Value {
@@ -104,7 +104,8 @@ pub async fn add(ctx: &Ctx) -> ApiResult<Reply> {
     Ok(Reply::created(cert_json(&cert)))
 }
 
-pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {
+/// The caller's certificate the path names; anyone else's is not found.
+async fn own_cert(ctx: &Ctx) -> ApiResult<(&User, Cert)> {
     let user = ctx.user()?;
     let cert = ctx
         .state
@@ -112,17 +113,16 @@ pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {
         .cert(user, ctx.capture("common_name"))
         .await?
         .ok_or_else(not_found)?;
+    Ok((user, cert))
+}
+
+pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {
+    let (_, cert) = own_cert(ctx).await?;
     Ok(Reply::ok(cert_json(&cert)))
 }
 
 pub async fn remove(ctx: &Ctx) -> ApiResult<Reply> {
-    let user = ctx.user()?;
-    let cert = ctx
-        .state
-        .store
-        .cert(user, ctx.capture("common_name"))
-        .await?
-        .ok_or_else(not_found)?;
+    let (user, cert) = own_cert(ctx).await?;
     ctx.state.store.delete_cert(&cert).await?;
     tracing::info!(user = %user.username, common_name = %cert.common_name, "certificate removed");
     Ok(Reply::empty(StatusCode::NO_CONTENT))

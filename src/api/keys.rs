@@ -9,7 +9,7 @@ use super::pagination::page;
 use super::request::required_string;
 use super::{ApiResult, Ctx, Reply};
 use crate::domain::PublicKey;
-use crate::store::{Key, StoreError};
+use crate::store::{Key, StoreError, User};
 use crate::time;
 
 /// The longest key label the original allowed.
@@ -95,7 +95,8 @@ pub async fn add(ctx: &Ctx) -> ApiResult<Reply> {
     Ok(Reply::created(key_json(&key)))
 }
 
-pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {
+/// The caller's key the path names (the newest with that id); anyone else's is not found.
+async fn own_key(ctx: &Ctx) -> ApiResult<(&User, Key)> {
     let user = ctx.user()?;
     let key = ctx
         .state
@@ -103,17 +104,16 @@ pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {
         .key(user, ctx.capture("id"))
         .await?
         .ok_or_else(not_found)?;
+    Ok((user, key))
+}
+
+pub async fn show(ctx: &Ctx) -> ApiResult<Reply> {
+    let (_, key) = own_key(ctx).await?;
     Ok(Reply::ok(key_json(&key)))
 }
 
 pub async fn remove(ctx: &Ctx) -> ApiResult<Reply> {
-    let user = ctx.user()?;
-    let key = ctx
-        .state
-        .store
-        .key(user, ctx.capture("id"))
-        .await?
-        .ok_or_else(not_found)?;
+    let (user, key) = own_key(ctx).await?;
     ctx.state.store.delete_key(&key).await?;
     tracing::info!(user = %user.username, fingerprint = %key.fingerprint, "ssh key removed");
     Ok(Reply::empty(StatusCode::NO_CONTENT))

@@ -105,21 +105,15 @@ impl Ctx {
     /// exist, 403 unless the caller is a superuser, the owner, or a collaborator (and the
     /// method is not DELETE).
     pub async fn app_for_user(&self) -> ApiResult<App> {
-        let user = self.user()?;
-        let app = self
-            .state
-            .store
-            .app(self.capture("app"))
-            .await?
-            .ok_or_else(super::not_found)?;
+        let (user, app) = self.named_app().await?;
         if !may_use_app(&self.state, user, &app, &self.method).await? {
             return Err(forbidden());
         }
         Ok(app)
     }
 
-    /// Looks an app up and requires its owner or a superuser.
-    pub async fn app_for_owner(&self) -> ApiResult<App> {
+    /// The caller (401 when anonymous) and the app the path names (404 when unknown).
+    async fn named_app(&self) -> ApiResult<(&User, App)> {
         let user = self.user()?;
         let app = self
             .state
@@ -127,6 +121,12 @@ impl Ctx {
             .app(self.capture("app"))
             .await?
             .ok_or_else(super::not_found)?;
+        Ok((user, app))
+    }
+
+    /// Looks an app up and requires its owner or a superuser.
+    pub async fn app_for_owner(&self) -> ApiResult<App> {
+        let (user, app) = self.named_app().await?;
         if !(user.is_superuser() || app.owner_id == user.id) {
             return Err(forbidden());
         }
