@@ -154,7 +154,9 @@ impl TestServer {
 
 /// A test that ends without `stop` leaves its containers running while the runtime winds
 /// down, and the temporary data directory, runtime record included, is removed first: so
-/// the groups the record names are killed here, while it still exists.
+/// the groups the record names are killed here, while it still exists, and so is any
+/// process still working in one of the data directory's builds (a container that was
+/// starting as the test ended is not in the record yet).
 impl Drop for TestServer {
     fn drop(&mut self) {
         let record = self.data.path().join("run").join("containers");
@@ -165,6 +167,24 @@ impl Drop for TestServer {
         {
             if pgid > 1 {
                 unsafe { libc::kill(-pgid, libc::SIGKILL) };
+            }
+        }
+        kill_processes_under(&self.data.path().join("builds"));
+    }
+}
+
+/// SIGKILLs every process whose working directory is below `dir`.
+pub fn kill_processes_under(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let Ok(pid) = entry.file_name().to_string_lossy().parse::<i32>() else {
+            continue;
+        };
+        if let Ok(cwd) = std::fs::read_link(format!("/proc/{pid}/cwd")) {
+            if cwd.starts_with(dir) {
+                unsafe { libc::kill(pid, libc::SIGKILL) };
             }
         }
     }
